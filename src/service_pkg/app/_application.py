@@ -1,0 +1,518 @@
+"""``Application``: starts a container's components in order, owns signals, stops them all."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any, Self
+
+from dependency_injector import containers
+
+from service_pkg.app._component import DEFAULT_STOP_TIMEOUT, _check_priority, _check_timeout
+from service_pkg.app._di import Slot, read_container
+from service_pkg.app._leader import GroupSupervisor
+from service_pkg.app._plan import Node, NodeKind, Plan, build_plan
+from service_pkg.app._signals import SignalCatcher
+from service_pkg.app._state import RunState, ShutdownReason
+from service_pkg.exceptions import (
+    ComponentStopError,
+    ComponentTimeoutError,
+    ConfigError,
+    PlanError,
+    StartError,
+    StopError,
+)
+from service_pkg.leader import LeaderElection
+from service_pkg.readiness import ReadinessBarrier, ReadinessConfig
+
+__all__ = ("DEFAULT_SHUTDOWN_TIMEOUT", "Application")
+
+log = logging.getLogger("service_pkg.app")
+
+DEFAULT_SHUTDOWN_TIMEOUT = 60.0
+"""Seconds the whole stop may take; keep it below the orchestrator's kill deadline."""
+
+Hook = Callable[[], object]
+
+
+class _HookSpec:
+    __slots__ = ("fn", "priority", "timeout")
+
+    def __init__(self, fn: Hook, priority: int, timeout: float) -> None:
+        self.fn = fn
+        self.priority = priority
+        self.timeout = timeout
+
+
+class Application:
+    """Runs the components of a dependency-injector container as one service.
+
+    Lifecycle contract:
+
+    * The plan (:attr:`plan`) is built from the container before anything starts; a graph
+      that cannot be started and stopped safely raises :class:`~service_pkg.exceptions.
+      PlanError`.
+    * :meth:`start` installs SIGTERM/SIGINT/SIGQUIT handlers (unless ``install_signals`` is
+      false), then starts the always-on components one by one in plan order, each under its
+      ``start_timeout``. If one fails, times out or a signal arrives, everything already
+      started is stopped in reverse (reason ``START_FAILURE`` or ``SIGNAL``) and
+      :class:`~service_pkg.exceptions.StartError` is raised. Afterwards the readiness barrier
+      is ready and each election's gated group follows ``TAKEN``/``LOST``.
+    * :meth:`stop` never aborts: readiness goes false, gated groups stop first, then every
+      other component and ``on_shutdown`` hook in plan order, each under its
+      ``stop_timeout`` and all within ``shutdown_timeout``. Failures and timeouts are logged
+      per component and raised together as :class:`~service_pkg.exceptions.StopError`. It is
+      idempotent and safe to call concurrently; every caller sees the same outcome.
+    * :meth:`serve` = start, wait for a signal or :meth:`request_stop`, stop; it returns the
+      exit code: 0 after a graceful stop, 1 if a start or a stop failed, ``128 + signal``
+      when a second signal forced the exit. :meth:`run` does the same from sync code.
+
+    An application runs once; create a new one (and a new container) to run again.
+    """
+
+    def __init__(
+        self,
+        container: containers.Container,
+        *,
+        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+        install_signals: bool = True,
+        components: Collection[str] | None = None,
+        readiness: ReadinessBarrier | None = None,
+    ) -> None:
+        """Prepare an application; nothing starts until :meth:`start`.
+
+        Args:
+            container: the container instance whose components make up the service.
+            shutdown_timeout: seconds the whole stop may take.
+            install_signals: whether :meth:`start` takes over SIGTERM/SIGINT/SIGQUIT.
+            components: start only these components (dotted names) and what they need.
+            readiness: the barrier to drive; a new one named ``"application"`` by default.
+        """
+        self._container = container
+        self._shutdown_timeout = _check_timeout("shutdown_timeout", shutdown_timeout)
+        self._install_signals = install_signals
+        self._only = None if components is None else frozenset(components)
+        self._readiness = readiness or ReadinessBarrier(ReadinessConfig(name="application"))
+        self._hooks: dict[str, _HookSpec] = {}
+        self._plan: Plan | None = None
+        self._slots: dict[str, Slot] = {}
+        self._state = RunState.CREATED
+        self._signals: SignalCatcher | None = None
+        self._signal: int | None = None
+        self._forced: int | None = None
+        self._reason: ShutdownReason | None = None
+        self._stop_requested = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._stop_error: StopError | None = None
+        self._busy: asyncio.Task[Any] | None = None
+        self._serving = False
+        self._interrupt: ShutdownReason | None = None
+        self._supervisors: list[GroupSupervisor] = []
+        self._late_errors: list[Exception] = []
+
+    def __repr__(self) -> str:
+        """Show the state and the number of components."""
+        return f"<Application state={self._state.value} components={len(self._slots)}>"
+
+    # -- introspection -------------------------------------------------------------------
+
+    @property
+    def state(self) -> RunState:
+        """Where the application is in its one-way life."""
+        return self._state
+
+    @property
+    def readiness(self) -> ReadinessBarrier:
+        """Ready once every always-on component started; not ready from the first stop step."""
+        return self._readiness
+
+    @property
+    def plan(self) -> Plan:
+        """The validated start/stop plan (built on first access, rebuilt after new hooks)."""
+        if self._plan is None:
+            slots, nodes, graph = read_container(self._container)
+            self._slots = {s.name: s for s in slots}
+            if self._only is not None:
+                nodes = _subgraph(nodes, self._only)
+            hooks = [Node(name, h.priority, kind=NodeKind.HOOK) for name, h in self._hooks.items()]
+            self._plan = build_plan([*nodes, *hooks], graph.explain)
+        return self._plan
+
+    @property
+    def shutdown_reason(self) -> ShutdownReason | None:
+        """Why the application is stopping (or stopped), ``None`` before that."""
+        return self._reason
+
+    def on_shutdown(
+        self,
+        name: str,
+        fn: Hook,
+        priority: int,
+        *,
+        timeout: float = DEFAULT_STOP_TIMEOUT,
+    ) -> None:
+        """Register a shutdown hook: the Go ``RegisterShutdown``.
+
+        ``fn`` (sync or async, no arguments) runs once during :meth:`stop`, ordered together
+        with the components by ``priority`` (FIFO among equals), under ``timeout`` when async.
+        """
+        if not callable(fn):
+            raise ConfigError("fn", fn, "must be callable")
+        if not name or name in self._hooks:
+            raise ConfigError("name", name, "must be a non-empty name not used by another hook")
+        if self._state in {RunState.STOPPING, RunState.STOPPED, RunState.FAILED}:
+            raise RuntimeError("on_shutdown() after the stop began; register hooks earlier")
+        self._hooks[name] = _HookSpec(
+            fn,
+            _check_priority(priority),
+            _check_timeout("timeout", timeout),
+        )
+        self._plan = None
+
+    # -- start ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        """Start the application (see :meth:`start`)."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Stop the application with reason ``REQUESTED`` unless it is already stopping."""
+        await self.stop(self._reason or ShutdownReason.REQUESTED)
+
+    async def start(self) -> None:
+        """Start every always-on component in plan order, or roll back and raise.
+
+        Raises:
+            PlanError: the container cannot be planned; nothing started.
+            StartError: a component failed, timed out or a signal interrupted the start;
+                everything already started was stopped again.
+            RuntimeError: the application was started before.
+        """
+        if self._state is not RunState.CREATED:
+            raise RuntimeError(f"an Application starts once (state is {self._state.value})")
+        plan = self.plan
+        self._set_state(RunState.STARTING)
+        if not self._serving:
+            self._busy = asyncio.current_task()
+        if self._install_signals and self._signals is None:
+            self._signals = SignalCatcher(asyncio.get_running_loop(), self._on_signal)
+            self._signals.install()
+        self._readiness.start()
+        started: list[str] = []
+        try:
+            for name in plan.start_order:
+                if plan.group[name] is None:
+                    await self._start_component(name)
+                    started.append(name)
+        except BaseException as exc:
+            await self._rollback(started, exc)
+            raise
+        for election, members in plan.gated.items():
+            supervisor = GroupSupervisor(self, election, members, self._value(election))
+            self._supervisors.append(supervisor)
+            supervisor.spawn()
+        self._set_state(RunState.RUNNING)
+        self._readiness.set_ready()
+
+    async def _rollback(self, started: list[str], exc: BaseException) -> None:
+        interrupted = isinstance(exc, asyncio.CancelledError) and self._interrupt is not None
+        reason = self._interrupt if interrupted else ShutdownReason.START_FAILURE
+        assert reason is not None  # noqa: S101 - narrowed by `interrupted`
+        task = asyncio.current_task()
+        if interrupted and task is not None:
+            task.uncancel()
+        self._reason = reason
+        log.warning("start aborted, rolling back", extra={"reason": reason.value})
+        try:
+            errors = await self._stop_names(reversed(started), reason, self._deadline())
+        finally:
+            self._readiness.stop()
+            self._restore_signals()
+            self._stopped.set()
+        if errors:
+            self._stop_error = StopError("rollback after a failed start was not clean", errors)
+        if interrupted:
+            self._set_state(RunState.STOPPING)
+        self._set_state(RunState.FAILED if errors or not interrupted else RunState.STOPPED)
+        if interrupted:
+            raise StartError(f"start interrupted ({reason.value}); rolled back", "") from None
+
+    async def _start_component(self, name: str) -> None:
+        slot = self._slots[name]
+        component = slot.component
+        if component is None:
+            log.info("component overridden", extra={"component": name})
+            return
+        verbose = log.isEnabledFor(logging.INFO)
+        if verbose:
+            log.info("component starting", extra={"component": name})
+        began = time.perf_counter()
+        try:
+            async with asyncio.timeout(component.start_timeout) as scope:
+                await component._start()  # noqa: SLF001
+        except TimeoutError as exc:
+            if not scope.expired():
+                raise self._start_failed(name, exc, began) from exc
+            timeout = ComponentTimeoutError(name, "start", component.start_timeout)
+            raise self._start_failed(name, timeout, began) from timeout
+        except Exception as exc:
+            raise self._start_failed(name, exc, began) from exc
+        if name in self.plan.gated:
+            self._check_election(name)
+        if verbose:
+            log.info("component started", extra={"component": name, "duration_ms": _ms(began)})
+
+    def _start_failed(self, name: str, exc: Exception, began: float) -> StartError:
+        log.error(
+            "component start failed",
+            exc_info=exc,
+            extra={"component": name, "duration_ms": _ms(began)},
+        )
+        return StartError(f"{name} failed to start: {exc}", name)
+
+    def _check_election(self, name: str) -> None:
+        value = self._value(name)
+        if not isinstance(value, LeaderElection):
+            exc = TypeError(f"{name} is used as leader= but its value {value!r} is not a LeaderElection")
+            raise StartError(str(exc), name) from exc
+
+    def _value(self, name: str) -> Any:
+        return self._slots[name].declared()
+
+    # -- stop ----------------------------------------------------------------------------
+
+    def request_stop(self, reason: ShutdownReason = ShutdownReason.REQUESTED) -> None:
+        """Ask :meth:`serve` to stop; returns at once."""
+        if self._reason is None:
+            self._reason = reason
+        self._stop_requested.set()
+
+    async def wait(self) -> ShutdownReason:
+        """Wait until a stop is requested (signal or :meth:`request_stop`); return why."""
+        await self._stop_requested.wait()
+        return self._reason or ShutdownReason.REQUESTED
+
+    async def stop(self, reason: ShutdownReason = ShutdownReason.REQUESTED) -> None:
+        """Stop everything that runs, in plan order; see the class docstring.
+
+        Raises:
+            StopError: some stops failed or timed out (all of them still ran).
+        """
+        if self._state is RunState.CREATED:
+            self._set_state(RunState.STOPPING)
+            self._set_state(RunState.STOPPED)
+            self._stopped.set()
+            return
+        if self._state is RunState.STARTING:
+            self._interrupt_start(reason)
+        if self._state is not RunState.RUNNING:
+            await self._stopped.wait()
+            if self._stop_error is not None:
+                raise self._stop_error
+            return
+        self._reason = self._reason or reason
+        self._stop_requested.set()
+        if not self._serving:
+            self._busy = asyncio.current_task()
+        self._set_state(RunState.STOPPING)
+        self._readiness.set_not_ready()
+        log.info("application stopping", extra={"reason": self._reason.value})
+        try:
+            errors = await self._stop_all(self._reason)
+        finally:
+            self._readiness.stop()
+            self._restore_signals()
+        self._set_state(RunState.FAILED if errors else RunState.STOPPED)
+        if errors:
+            self._stop_error = StopError(f"{len(errors)} stop(s) failed", errors)
+        self._stopped.set()
+        log.info("application stopped", extra={"reason": self._reason.value})
+        if self._stop_error is not None:
+            raise self._stop_error
+
+    async def _stop_all(self, reason: ShutdownReason) -> list[Exception]:
+        deadline = self._deadline()
+        await GroupSupervisor.close_all(self._supervisors, deadline)
+        plan = self.plan
+        gated = [n for n in plan.stop_order if plan.group.get(n) is not None]
+        rest = [n for n in plan.stop_order if plan.group.get(n) is None]
+        errors = list(self._late_errors)
+        errors += await self._stop_names(gated, reason, deadline)
+        errors += await self._stop_names(rest, reason, deadline)
+        return errors
+
+    def _deadline(self) -> float:
+        return time.monotonic() + self._shutdown_timeout
+
+    async def _stop_names(
+        self,
+        names: Any,
+        reason: ShutdownReason,
+        deadline: float,
+    ) -> list[Exception]:
+        errors: list[Exception] = []
+        for name in names:
+            error = await self._stop_one(name, reason, deadline)
+            if error is not None:
+                errors.append(error)
+        return errors
+
+    async def _stop_one(
+        self,
+        name: str,
+        reason: ShutdownReason,
+        deadline: float,
+    ) -> Exception | None:
+        hook = self._hooks.get(name)
+        if hook is not None:
+            call: Callable[[], Awaitable[object]] = lambda: _call_hook(hook.fn)  # noqa: E731
+            timeout = hook.timeout
+        else:
+            component = self._slots[name].component
+            if component is None or not component.started:
+                return None
+            call = lambda: component._stop(reason)  # noqa: E731, SLF001
+            timeout = component.stop_timeout
+        timeout = max(0.0, min(timeout, deadline - time.monotonic()))
+        verbose = log.isEnabledFor(logging.INFO)
+        if verbose:
+            log.info("component stopping", extra={"component": name, "reason": reason.value})
+        began = time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout) as scope:
+                await call()
+        except TimeoutError as exc:
+            if scope.expired():
+                log.error(
+                    "component stop timed out",
+                    extra={"component": name, "duration_ms": _ms(began)},
+                )
+                return ComponentTimeoutError(name, "stop", timeout)
+            return self._stop_failed(name, exc, began)
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # a forced exit: stop stopping
+            return self._stop_failed(name, exc, began)
+        except Exception as exc:  # noqa: BLE001 - every stop must run; errors are collected
+            return self._stop_failed(name, exc, began)
+        if verbose:
+            log.info("component stopped", extra={"component": name, "duration_ms": _ms(began)})
+        return None
+
+    def _stop_failed(self, name: str, exc: BaseException, began: float) -> Exception:
+        log.error(
+            "component stop failed",
+            exc_info=exc,
+            extra={"component": name, "duration_ms": _ms(began)},
+        )
+        error = ComponentStopError(f"{name} failed to stop: {exc!r}", name)
+        error.__cause__ = exc
+        return error
+
+    # -- serve / run ---------------------------------------------------------------------
+
+    async def serve(self) -> int:
+        """Start, wait for a signal or :meth:`request_stop`, stop; return the exit code."""
+        self._busy = asyncio.current_task()
+        self._serving = True
+        code = 0
+        try:
+            try:
+                await self.start()
+            except PlanError as exc:
+                log.error("invalid container: %s", exc)  # noqa: TRY400 - the message is the point
+                return 1
+            except StartError:
+                return 0 if self._state is RunState.STOPPED else 1
+            reason = await self.wait()
+            try:
+                await self.stop(reason)
+            except StopError:
+                code = 1
+        except asyncio.CancelledError:
+            if self._forced is None:
+                raise
+            return 128 + self._forced
+        finally:
+            self._restore_signals()
+        return code
+
+    def run(self) -> int:
+        """Run :meth:`serve` in a new event loop; return its exit code.
+
+        Use it as ``raise SystemExit(Application(Container()).run())``.
+        """
+        return asyncio.run(self.serve())
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, forced: bool) -> None:
+        name = signal.Signals(signum).name
+        if forced or self._signal is not None:
+            self._forced = signum
+            log.warning("second signal, forcing exit", extra={"signal": name})
+            if self._busy is not None and not self._busy.done():
+                self._busy.cancel()
+            return
+        self._signal = signum
+        log.warning("signal received, shutting down", extra={"signal": name})
+        self.request_stop(ShutdownReason.SIGNAL)
+        if self._state is RunState.STARTING:
+            self._interrupt_start(ShutdownReason.SIGNAL)
+
+    def _interrupt_start(self, reason: ShutdownReason) -> None:
+        self.request_stop(reason)
+        if self._interrupt is None and self._busy is not None and not self._busy.done():
+            self._interrupt = reason
+            self._busy.cancel()
+
+    def _restore_signals(self) -> None:
+        if self._signals is not None:
+            self._signals.restore()
+
+    def _set_state(self, new: RunState) -> None:
+        if not self._state.can_become(new):
+            raise RuntimeError(f"state {self._state.value} cannot become {new.value}")
+        self._state = new
+
+    def _record_late_error(self, error: Exception) -> None:
+        self._late_errors.append(error)
+
+    def _is_started(self, name: str) -> bool:
+        component = self._slots[name].component
+        return component is not None and component.started
+
+    @property
+    def _group_stop_timeout(self) -> float:
+        return self._shutdown_timeout
+
+
+async def _call_hook(fn: Hook) -> None:
+    result = fn()
+    if inspect.isawaitable(result):
+        await result
+
+
+def _ms(began: float) -> float:
+    return round((time.perf_counter() - began) * 1000, 3)
+
+
+def _subgraph(nodes: list[Node], wanted: frozenset[str]) -> list[Node]:
+    by_name = {n.name: n for n in nodes}
+    unknown = sorted(wanted - by_name.keys())
+    if unknown:
+        raise ConfigError("components", unknown, "names no component of the container")
+    keep: set[str] = set()
+    todo = list(wanted)
+    while todo:
+        name = todo.pop()
+        if name not in keep:
+            keep.add(name)
+            todo.extend(by_name[name].deps)
+    return [n for n in nodes if n.name in keep]

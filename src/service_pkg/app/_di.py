@@ -1,0 +1,159 @@
+"""Reading a dependency-injector container into plan nodes (the only place that knows DI)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from service_pkg.app._component import Component
+from service_pkg.app._plan import Node, NodeKind
+from service_pkg.exceptions import PlanError
+
+__all__ = ("Slot", "read_container")
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A declared component: where it sits and what actually runs for it."""
+
+    name: str
+    declared: Component[Any]
+    effective: providers.Provider[Any]
+    """The end of the override chain: what calling the declared provider really calls."""
+
+    @property
+    def component(self) -> Component[Any] | None:
+        """The component to start, or ``None`` when a non-component override replaced it."""
+        return self.effective if isinstance(self.effective, Component) else None
+
+    @property
+    def metadata(self) -> Component[Any]:
+        """Where priority, timeouts and ``leader=`` come from."""
+        return self.component or self.declared
+
+
+def _effective(provider: providers.Provider[Any]) -> providers.Provider[Any]:
+    while provider.last_overriding is not None:
+        provider = provider.last_overriding
+    return provider
+
+
+def _walk(
+    container: containers.Container,
+    prefix: str,
+) -> Iterator[tuple[str, providers.Provider[Any]]]:
+    for name, provider in container.providers.items():
+        full = f"{prefix}{name}"
+        yield full, provider
+        if isinstance(provider, providers.Container):
+            yield from _walk(provider.container, f"{full}.")
+
+
+def _children(provider: providers.Provider[Any]) -> list[providers.Provider[Any]]:
+    if provider.last_overriding is not None:
+        return [provider.last_overriding]
+    return list(provider.related)
+
+
+class _Graph:
+    def __init__(self, container: containers.Container) -> None:
+        self.labels: dict[int, str] = {}
+        self.slot_of: dict[int, str] = {}
+        self.slots: list[Slot] = []
+        self.position: dict[str, int] = {}
+        declared: list[tuple[str, Component[Any]]] = []
+        for name, provider in _walk(container, ""):
+            self.labels.setdefault(id(provider), name)
+            if isinstance(provider, Component) and id(provider) not in self.slot_of:
+                self.slot_of[id(provider)] = name
+                declared.append((name, provider))
+        aliases: dict[str, str] = {}
+        for name, provider in declared:
+            effective = _effective(provider)
+            owner = self.slot_of.get(id(effective), name)
+            if owner != name:
+                # Overridden by another declared component (e.g. a nested container's
+                # component replaced by the parent's): one component, one slot.
+                aliases[name] = owner
+                continue
+            self.position[name] = len(self.slots)
+            self.slots.append(Slot(name, provider, effective))
+            chain: providers.Provider[Any] | None = provider
+            while chain is not None:
+                if isinstance(chain, Component):
+                    self.slot_of.setdefault(id(chain), name)
+                    chain._name = name  # noqa: SLF001
+                chain = chain.last_overriding
+        providers_by_name = dict(declared)
+        for name, owner in aliases.items():
+            while owner in aliases:
+                owner = aliases[owner]
+            self.slot_of[id(providers_by_name[name])] = owner
+        self._reach: dict[int, frozenset[str]] = {}
+
+    def reach(self, provider: providers.Provider[Any]) -> frozenset[str]:
+        """Components ``provider`` uses when called, looking through non-components."""
+        slot = self.slot_of.get(id(provider))
+        if slot is not None:
+            return frozenset((slot,))
+        if isinstance(provider, Component):
+            raise PlanError(
+                f"component {provider.factory!r} is used by this container but is not one of "
+                "its attributes; declare it as a container attribute so it has a name",
+            )
+        key = id(provider)
+        found = self._reach.get(key)
+        if found is None:
+            self._reach[key] = frozenset()  # breaks reference loops among plain providers
+            found = frozenset().union(*(self.reach(c) for c in _children(provider)))
+            self._reach[key] = found
+        return found
+
+    def node(self, slot: Slot) -> Node:
+        deps: set[str] = set()
+        for child in slot.effective.related:
+            deps |= self.reach(child)
+        deps.discard(slot.name)
+        meta = slot.metadata
+        leader = None
+        if meta.leader is not None:
+            leader = self.slot_of.get(id(meta.leader))
+            if leader is None:
+                raise PlanError(
+                    f"leader= of {slot.name} must be an election component declared in the "
+                    f"container, got {meta.leader!r}",
+                )
+        ordered = tuple(sorted(deps, key=self.position.__getitem__))
+        kind = NodeKind.COMPONENT if slot.component is not None else NodeKind.OVERRIDDEN
+        return Node(slot.name, meta.priority, ordered, leader, kind)
+
+    def explain(self, src: str, dst: str) -> str:
+        """Render one dependency path ``src → … → dst`` with the providers in between."""
+        start = self.slots[self.position[src]].effective
+        queue: deque[tuple[providers.Provider[Any], tuple[str, ...]]] = deque()
+        queue.extend((c, (src,)) for c in start.related)
+        seen: set[int] = set()
+        while queue:
+            provider, path = queue.popleft()
+            slot = self.slot_of.get(id(provider))
+            if slot is not None:
+                if slot == dst:
+                    return " → ".join((*path, dst))
+                continue
+            if id(provider) in seen:
+                continue
+            seen.add(id(provider))
+            label = self.labels.get(id(provider), type(provider).__name__)
+            queue.extend((c, (*path, label)) for c in _children(provider))
+        return f"{src} → {dst}"
+
+
+def read_container(container: containers.Container) -> tuple[list[Slot], list[Node], _Graph]:
+    """Find every component of ``container`` (nested containers too) and its dependencies."""
+    graph = _Graph(container)
+    nodes = [graph.node(s) for s in graph.slots]
+    return graph.slots, nodes, graph

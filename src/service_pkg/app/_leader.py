@@ -1,0 +1,147 @@
+"""Leader gating: one supervisor task per election drives its gated group (Go LeaderSupervisor)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from service_pkg.app._state import ShutdownReason
+from service_pkg.leader import LeaderElection, LeaderEvent
+
+__all__ = ("GroupSupervisor",)
+
+log = logging.getLogger("service_pkg.app")
+
+
+class _Runtime(Protocol):
+    async def _start_component(self, name: str) -> None: ...
+
+    async def _stop_one(
+        self,
+        name: str,
+        reason: ShutdownReason,
+        deadline: float,
+    ) -> Exception | None: ...
+
+    def _is_started(self, name: str) -> bool: ...
+
+    def _record_late_error(self, error: Exception) -> None: ...
+
+    @property
+    def _group_stop_timeout(self) -> float: ...
+
+
+class GroupSupervisor:
+    """Starts a gated group on ``TAKEN`` and stops it on ``LOST``, one transition at a time.
+
+    Fixes of the Go supervisor: no lock is held across user code, so shutdown never waits on
+    a mutex (bug #12); shutdown always stops a running group itself instead of trusting a
+    flag another goroutine may clear (bug #11); the loop is started by the application, not
+    left to the user (bug #15). Duplicate events do nothing. A ``LOST`` that arrives while
+    the group starts is read right after the start and stops it.
+    """
+
+    def __init__(
+        self,
+        runtime: _Runtime,
+        election: str,
+        members: Sequence[str],
+        value: LeaderElection,
+    ) -> None:
+        self._runtime = runtime
+        self._election = election
+        self._members = tuple(members)
+        self._value = value
+        self._running = False
+        self._busy = False
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the gated group is started."""
+        return self._running
+
+    def spawn(self) -> None:
+        """Start reading the election's events in a task the application owns."""
+        self._task = asyncio.create_task(self._loop(), name=f"service_pkg:leader:{self._election}")
+
+    @staticmethod
+    async def close_all(supervisors: Sequence[GroupSupervisor], deadline: float) -> None:
+        """Stop reading events; let a transition in progress finish (within the deadline)."""
+        tasks = []
+        for supervisor in supervisors:
+            supervisor._closing = True  # noqa: SLF001
+            task = supervisor._task  # noqa: SLF001
+            if task is None or task.done():
+                continue
+            if not supervisor._busy:  # noqa: SLF001
+                task.cancel()
+            tasks.append(task)
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    async def _loop(self) -> None:
+        try:
+            async for event in self._value.events():
+                self._busy = True
+                try:
+                    await self._apply(event)
+                finally:
+                    self._busy = False
+                if self._closing:
+                    return
+        except asyncio.CancelledError:
+            if not self._closing:
+                raise
+            return
+        except Exception:
+            log.exception("election events failed", extra={"component": self._election})
+        if not self._closing:
+            # No more events means no more leadership we can vouch for.
+            await self._lose()
+
+    async def _apply(self, event: LeaderEvent) -> None:
+        if event is LeaderEvent.TAKEN:
+            await self._take()
+        elif event is LeaderEvent.LOST:
+            await self._lose()
+
+    async def _take(self) -> None:
+        if self._running:
+            return
+        log.info("leadership taken, starting gated group", extra={"component": self._election})
+        self._running = True
+        try:
+            for name in self._members:
+                await self._runtime._start_component(name)  # noqa: SLF001
+        except Exception:  # noqa: BLE001 - the error was logged per component; roll back
+            log.error("gated group failed to start", extra={"component": self._election})  # noqa: TRY400
+            await self._stop_members(ShutdownReason.START_FAILURE)
+            self._running = False
+
+    async def _lose(self) -> None:
+        if not self._running:
+            return
+        log.info("leadership lost, stopping gated group", extra={"component": self._election})
+        await self._stop_members(ShutdownReason.LEADERSHIP_LOST)
+        self._running = False
+
+    async def _stop_members(self, reason: ShutdownReason) -> None:
+        deadline = time.monotonic() + self._runtime._group_stop_timeout  # noqa: SLF001
+        stop: Callable[[str, ShutdownReason, float], Awaitable[Exception | None]]
+        stop = self._runtime._stop_one  # noqa: SLF001
+        for name in reversed(self._members):
+            if not self._runtime._is_started(name):  # noqa: SLF001
+                continue
+            error = await stop(name, reason, deadline)
+            if error is not None:
+                self._runtime._record_late_error(error)  # noqa: SLF001

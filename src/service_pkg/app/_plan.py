@@ -1,0 +1,223 @@
+"""Pure planning: component graph in, validated start/stop order out. No I/O, no asyncio."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+
+from service_pkg.exceptions import PlanError
+
+__all__ = ("Node", "NodeKind", "Plan", "build_plan")
+
+
+class NodeKind(Enum):
+    """What the application does with a node of the plan."""
+
+    COMPONENT = "component"
+    """Started and stopped through its factory."""
+    OVERRIDDEN = "overridden"
+    """Replaced by a non-component override: started = the override, nothing to stop."""
+    HOOK = "hook"
+    """An ``on_shutdown`` callable: stopped (called) only."""
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One entry of the graph handed to :func:`build_plan`."""
+
+    name: str
+    priority: int
+    deps: tuple[str, ...] = ()
+    leader: str | None = None
+    kind: NodeKind = NodeKind.COMPONENT
+
+
+Explain = Callable[[str, str], str]
+
+
+def _direct(a: str, b: str) -> str:
+    return f"{a} → {b}"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The validated order in which an application starts and stops its components.
+
+    ``stop_order`` lists every component and shutdown hook: leader-gated components first,
+    then the rest; a component never comes before one that depends on it; among those free to
+    stop, the smaller priority comes first and ties keep declaration order. ``start_order`` is
+    the exact reverse, without the hooks. ``gated`` maps each election to the components it
+    gates, in start order.
+    """
+
+    start_order: tuple[str, ...]
+    stop_order: tuple[str, ...]
+    gated: Mapping[str, tuple[str, ...]]
+    nodes: Mapping[str, Node] = field(repr=False)
+    group: Mapping[str, str | None] = field(repr=False)
+
+    def __str__(self) -> str:
+        """Render the plan for humans, e.g. ``print(app.plan)``."""
+        lines = ["start order:"]
+        lines += [f"  {i}. {self._describe(n)}" for i, n in enumerate(self.start_order, 1)]
+        lines.append("stop order:")
+        lines += [f"  {i}. {self._describe(n)}" for i, n in enumerate(self.stop_order, 1)]
+        for election, members in self.gated.items():
+            lines.append(f"gated by {election} (start on TAKEN, stop on LOST):")
+            lines += [f"  - {n}" for n in members]
+        return "\n".join(lines)
+
+    def _describe(self, name: str) -> str:
+        node = self.nodes[name]
+        notes = [f"priority {node.priority}"]
+        if node.kind is not NodeKind.COMPONENT:
+            notes.append(node.kind.value)
+        if node.leader is not None:
+            notes.append(f"leader={node.leader}")
+        return f"{name} ({', '.join(notes)})"
+
+
+def build_plan(nodes: Sequence[Node], explain: Explain = _direct) -> Plan:
+    """Validate the graph and order it.
+
+    ``explain(a, b)`` renders the dependency path from ``a`` to ``b`` for error messages.
+
+    Raises:
+        PlanError: unknown dependency, cycle, a priority that would stop a dependency before
+            its dependent, an always-on component depending on a leader-gated one, or a
+            ``leader=`` that is not a component of the graph.
+    """
+    by_name = {n.name: n for n in nodes}
+    if len(by_name) != len(nodes):
+        raise PlanError("duplicate component names in the plan")
+    index = {n.name: i for i, n in enumerate(nodes)}
+    dependents: dict[str, list[str]] = {n.name: [] for n in nodes}
+    for n in nodes:
+        for d in n.deps:
+            if d not in by_name:
+                raise PlanError(f"{n.name} depends on {d!r}, which is not a component")
+            dependents[d].append(n.name)
+    _check_acyclic(nodes, by_name)
+    group = _assign_groups(nodes, by_name, dependents)
+    _check_edges(nodes, by_name, group, explain)
+
+    def key(name: str) -> tuple[int, int, int]:
+        return (0 if group[name] is not None else 1, by_name[name].priority, index[name])
+
+    waiting = {name: len(ds) for name, ds in dependents.items()}
+    ready = [key(name) for name, count in waiting.items() if count == 0]
+    names = [n.name for n in nodes]
+    heapq.heapify(ready)
+    stop: list[str] = []
+    while ready:
+        name = names[heapq.heappop(ready)[2]]
+        stop.append(name)
+        for d in by_name[name].deps:
+            waiting[d] -= 1
+            if waiting[d] == 0:
+                heapq.heappush(ready, key(d))
+    start = tuple(n for n in reversed(stop) if by_name[n].kind is not NodeKind.HOOK)
+    gated: dict[str, tuple[str, ...]] = {}
+    for name in start:
+        g = group[name]
+        if g is not None:
+            gated[g] = (*gated.get(g, ()), name)
+    return Plan(
+        start_order=start,
+        stop_order=tuple(stop),
+        gated=MappingProxyType(gated),
+        nodes=MappingProxyType(by_name),
+        group=MappingProxyType(group),
+    )
+
+
+def _check_acyclic(nodes: Iterable[Node], by_name: Mapping[str, Node]) -> None:
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for root in nodes:
+        if root.name in state:
+            continue
+        path = [root.name]
+        stack = [iter(root.deps)]
+        state[root.name] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+                continue
+            seen = state.get(nxt)
+            if seen == 1:
+                cycle = [*path[path.index(nxt) :], nxt]
+                raise PlanError(f"dependency cycle: {' → '.join(cycle)}")
+            if seen is None:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(by_name[nxt].deps))
+
+
+def _assign_groups(
+    nodes: Sequence[Node],
+    by_name: Mapping[str, Node],
+    dependents: Mapping[str, list[str]],
+) -> dict[str, str | None]:
+    elections = {n.leader for n in nodes if n.leader is not None}
+    for election in sorted(elections):
+        node = by_name.get(election)
+        if node is None or node.kind is NodeKind.HOOK:
+            gated = sorted(n.name for n in nodes if n.leader == election)
+            raise PlanError(
+                f"leader={election!r} of {', '.join(gated)} is not an election component "
+                "of this container",
+            )
+        if node.leader is not None:
+            raise PlanError(
+                f"{election} is an election (used as leader=) and cannot itself be "
+                f"leader-gated by {node.leader}",
+            )
+    # Dependents before dependencies, so every dependent's group is known in time.
+    group: dict[str, str | None] = {}
+    waiting = {name: len(ds) for name, ds in dependents.items()}
+    todo = [name for name, count in waiting.items() if count == 0]
+    while todo:
+        name = todo.pop()
+        node = by_name[name]
+        if node.leader is not None:
+            group[name] = node.leader
+        elif name in elections or not dependents[name]:
+            group[name] = None
+        else:
+            groups = {group[d] for d in dependents[name]}
+            group[name] = groups.pop() if len(groups) == 1 else None
+        for d in node.deps:
+            waiting[d] -= 1
+            if waiting[d] == 0:
+                todo.append(d)
+    return group
+
+
+def _check_edges(
+    nodes: Iterable[Node],
+    by_name: Mapping[str, Node],
+    group: Mapping[str, str | None],
+    explain: Explain,
+) -> None:
+    for n in nodes:
+        for d in n.deps:
+            if group[d] is not None and group[n.name] != group[d]:
+                who = "always-on" if group[n.name] is None else f"gated by {group[n.name]}"
+                raise PlanError(
+                    f"{n.name} ({who}) depends on {d}, which is leader-gated by {group[d]} "
+                    f"and may not be running: {explain(n.name, d)}",
+                )
+            if group[n.name] != group[d]:
+                continue  # a gated group always stops before what it uses
+            dep = by_name[d]
+            if dep.priority < n.priority:
+                raise PlanError(
+                    f"{d} (priority {dep.priority}) would stop before {n.name} (priority "
+                    f"{n.priority}), which depends on it: {explain(n.name, d)}; give {d} a "
+                    f"priority >= {n.priority} or {n.name} one <= {dep.priority}",
+                )

@@ -1,0 +1,75 @@
+"""The one place that installs OS signal handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+__all__ = ("FORCE_EXIT_GRACE", "SignalCatcher")
+
+HANDLED = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+
+FORCE_EXIT_GRACE = 1.0
+"""Seconds a forced exit may take before the process is ended with ``os._exit``."""
+
+Handler = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
+
+
+class SignalCatcher:
+    """Routes SIGTERM/SIGINT/SIGQUIT to the event loop, and restores what was there before.
+
+    The first signal calls ``on_signal(signum, forced=False)`` on the loop. Every later one
+    calls it with ``forced=True`` and, from the signal handler itself (so it works even when
+    the loop is stuck in blocking code), arms a backstop that ends the process with
+    ``128 + signum`` if it is still alive :data:`FORCE_EXIT_GRACE` seconds later.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        on_signal: Callable[[int, bool], None],
+    ) -> None:
+        self._loop = loop
+        self._on_signal = on_signal
+        self._previous: dict[int, Handler] = {}
+        self._count = 0
+        self._backstop: threading.Timer | None = None
+
+    @property
+    def installed(self) -> bool:
+        """Whether the handlers are in place."""
+        return bool(self._previous)
+
+    def install(self) -> None:
+        """Install the handlers (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError(
+                "signal handlers can only be installed from the main thread; "
+                "pass install_signals=False and stop the application yourself",
+            )
+        for sig in HANDLED:
+            self._previous[sig] = signal.getsignal(sig)
+            signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        """Put the previous handlers back and disarm the backstop."""
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+        self._previous.clear()
+        if self._backstop is not None:
+            self._backstop.cancel()
+            self._backstop = None
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        self._count += 1
+        forced = self._count > 1
+        if forced and self._backstop is None:
+            self._backstop = threading.Timer(FORCE_EXIT_GRACE, os._exit, (128 + signum,))
+            self._backstop.daemon = True
+            self._backstop.start()
+        # Runs on the loop's thread between bytecodes; the loop may be mid-callback.
+        self._loop.call_soon_threadsafe(self._on_signal, signum, forced)

@@ -1,0 +1,136 @@
+"""Every error the kit raises, in one tree.
+
+.. code-block:: text
+
+    ServiceKitError(Exception)
+    ├── ConfigError(ServiceKitError, ValueError)      bad declaration or config value; raised at
+    │                                                 construction, names the field and the value
+    ├── MissingDependencyError(ServiceKitError, ImportError)
+    │                                                 an optional integration was imported without
+    │                                                 its extra; names the `pip install` to run
+    ├── PlanError(ServiceKitError)                    the container graph cannot be started and
+    │                                                 stopped safely: cycle, priority against a
+    │                                                 dependency, always-on needs leader-gated,
+    │                                                 bad ``leader=``; raised before anything starts
+    ├── LifecycleError(ServiceKitError)               one component's start or stop went wrong
+    │   ├── StartError(LifecycleError)                start failed (everything already started was
+    │   │                                             rolled back); ``.component``, ``__cause__``
+    │   ├── ComponentStopError(LifecycleError)        one stop raised; ``.component``, ``__cause__``
+    │   └── ComponentTimeoutError(LifecycleError, TimeoutError)
+    │                                                 a start or stop ran past its timeout;
+    │                                                 ``.component``, ``.phase``, ``.timeout``
+    ├── StopError(ExceptionGroup, ServiceKitError)    the stop finished, but some stops failed or
+    │                                                 timed out: one member per component
+    └── NotRunningError(ServiceKitError, RuntimeError)
+                                                      a signal was sent to a stopped readiness
+                                                      barrier (the Go "not running" error)
+
+Violations of the API contract itself (starting an application twice, calling a component that
+was never started) raise :class:`RuntimeError` with a message saying how to use it instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Self
+
+__all__ = (
+    "ComponentStopError",
+    "ComponentTimeoutError",
+    "ConfigError",
+    "LifecycleError",
+    "MissingDependencyError",
+    "NotRunningError",
+    "PlanError",
+    "ServiceKitError",
+    "StartError",
+    "StopError",
+)
+
+
+class ServiceKitError(Exception):
+    """Root of every error the kit raises on purpose."""
+
+
+class ConfigError(ServiceKitError, ValueError):
+    """A declaration or config value is invalid.
+
+    Raised at construction (``Component(...)``, a config dataclass), never later.
+    ``field`` names the offending argument, ``value`` holds what was given.
+    """
+
+    def __init__(self, field: str, value: object, rule: str) -> None:
+        self.field = field
+        self.value = value
+        self.rule = rule
+        super().__init__(f"{field} {rule} (got {value!r})")
+
+
+class MissingDependencyError(ServiceKitError, ImportError):
+    """An optional integration was imported without its extra installed."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{module} needs the {extra!r} extra: pip install 'service-pkg[{extra}]'",
+        )
+
+
+class PlanError(ServiceKitError):
+    """The container's components cannot be ordered safely.
+
+    Raised by :class:`service_pkg.Application` when the plan is built, before any component
+    starts. The message names the components and the dependency path.
+    """
+
+
+class LifecycleError(ServiceKitError):
+    """A component's start or stop went wrong; ``component`` is its dotted name."""
+
+    def __init__(self, message: str, component: str) -> None:
+        self.component = component
+        super().__init__(message)
+
+
+class StartError(LifecycleError):
+    """A component failed to start (or its start timed out or was interrupted).
+
+    Everything already started was stopped again, in reverse, before this is raised.
+    The original error is ``__cause__``.
+    """
+
+
+class ComponentStopError(LifecycleError):
+    """One component's stop raised; the original error is ``__cause__``."""
+
+
+class ComponentTimeoutError(LifecycleError, TimeoutError):
+    """A component's start or stop ran past its timeout and was cancelled."""
+
+    def __init__(self, component: str, phase: Literal["start", "stop"], timeout: float) -> None:
+        self.phase = phase
+        self.timeout = timeout
+        super().__init__(f"{component}: {phase} timed out after {timeout:g} s", component)
+
+
+class StopError(ExceptionGroup[Exception], ServiceKitError):
+    """The application stopped, but some stops failed or timed out.
+
+    Every stop still ran. Each member is a :class:`ComponentStopError` or a
+    :class:`ComponentTimeoutError` naming its component, in stop order.
+    """
+
+    def __new__(cls, message: str, exceptions: Sequence[Exception]) -> Self:  # noqa: D102
+        return super().__new__(cls, message, exceptions)
+
+    def derive(self, excs: Sequence[Exception]) -> StopError:  # noqa: D102
+        return StopError(self.message, excs)
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        """Names of the components whose stop failed, in stop order."""
+        return tuple(getattr(e, "component", "?") for e in self.exceptions)
+
+
+class NotRunningError(ServiceKitError, RuntimeError):
+    """A readiness signal was sent while the barrier is not running."""

@@ -1,0 +1,101 @@
+"""``ManualElection``: a leader election the test drives with ``take()`` and ``lose()``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
+
+from service_pkg.leader import LeaderEvent
+
+__all__ = ("ManualElection", "manual_election")
+
+
+class ManualElection:
+    """A :class:`~service_pkg.leader.LeaderElection` whose transitions a test triggers.
+
+    :meth:`take` and :meth:`lose` change leadership and notify every ``events()`` iterator
+    (doing nothing when the state already matches, as a real election never repeats an
+    event). :meth:`emit` delivers a raw event without changing state, to test how consumers
+    treat duplicates. :meth:`close` loses leadership and ends every iterator.
+    """
+
+    def __init__(self, *, leader: bool = False) -> None:
+        self._leader = False
+        self._epoch = 0
+        self._closed = False
+        self._queues: list[asyncio.Queue[LeaderEvent | None]] = []
+        if leader:
+            self.take()
+
+    def __repr__(self) -> str:
+        """Show leadership, epoch and subscribers."""
+        return (
+            f"<ManualElection leader={self._leader} epoch={self._epoch} "
+            f"subscribers={len(self._queues)}>"
+        )
+
+    @property
+    def epoch(self) -> int:
+        """Grows by one with every :meth:`take`."""
+        return self._epoch
+
+    @property
+    def subscribers(self) -> int:
+        """How many ``events()`` iterators are open."""
+        return len(self._queues)
+
+    def is_leader(self) -> bool:
+        """Whether the last transition was ``take()``."""
+        return self._leader
+
+    def take(self) -> None:
+        """Become leader (new epoch) and emit ``TAKEN``; no-op if already leader."""
+        if self._leader or self._closed:
+            return
+        self._leader = True
+        self._epoch += 1
+        self.emit(LeaderEvent.TAKEN)
+
+    def lose(self) -> None:
+        """Stop being leader and emit ``LOST``; no-op if not leader."""
+        if not self._leader:
+            return
+        self._leader = False
+        self.emit(LeaderEvent.LOST)
+
+    def emit(self, event: LeaderEvent) -> None:
+        """Deliver ``event`` to every iterator as is (state unchanged)."""
+        for queue in self._queues:
+            queue.put_nowait(event)
+
+    def close(self) -> None:
+        """Lose leadership, then end every iterator."""
+        self.lose()
+        self._closed = True
+        for queue in self._queues:
+            queue.put_nowait(None)
+
+    async def events(self) -> AsyncIterator[LeaderEvent]:
+        """Yield ``TAKEN`` first if leader, then every transition until :meth:`close`."""
+        if self._closed:
+            return
+        queue: asyncio.Queue[LeaderEvent | None] = asyncio.Queue()
+        if self._leader:
+            queue.put_nowait(LeaderEvent.TAKEN)
+        self._queues.append(queue)
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+        finally:
+            self._queues.remove(queue)
+
+
+async def manual_election(
+    election: ManualElection | None = None,
+) -> AsyncGenerator[ManualElection, object]:
+    """Component factory: ``election = Component(manual_election)``; closed at stop."""
+    election = election or ManualElection()
+    try:
+        yield election
+    finally:
+        election.close()
