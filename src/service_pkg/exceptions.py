@@ -31,8 +31,7 @@ was never started) raise :class:`RuntimeError` with a message saying how to use 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, Self
+from typing import Literal
 
 __all__ = (
     "ComponentStopError",
@@ -119,12 +118,6 @@ class StopError(ExceptionGroup[Exception], ServiceKitError):
     Every stop still ran. Each member is a :class:`ComponentStopError` or a
     :class:`ComponentTimeoutError` naming its component, in stop order.
     """
-
-    def __new__(cls, message: str, exceptions: Sequence[Exception]) -> Self:  # noqa: D102
-        return super().__new__(cls, message, exceptions)
-
-    def derive(self, excs: Sequence[Exception]) -> StopError:  # noqa: D102
-        return StopError(self.message, excs)
 
     @property
     def components(self) -> tuple[str, ...]:

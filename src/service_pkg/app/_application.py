@@ -203,12 +203,15 @@ class Application:
             self._signals = SignalCatcher(asyncio.get_running_loop(), self._on_signal)
             self._signals.install()
         self._readiness.start()
+        began = time.perf_counter()
         started: list[str] = []
         try:
             for name in plan.start_order:
                 if plan.group[name] is None:
                     await self._start_component(name)
                     started.append(name)
+                    if name in plan.gated:
+                        self._check_election(name)
         except BaseException as exc:
             await self._rollback(started, exc)
             raise
@@ -218,6 +221,9 @@ class Application:
             supervisor.spawn()
         self._set_state(RunState.RUNNING)
         self._readiness.set_ready()
+        log.info(
+            "application started", extra={"components": len(started), "duration_ms": _ms(began)}
+        )
 
     async def _rollback(self, started: list[str], exc: BaseException) -> None:
         interrupted = isinstance(exc, asyncio.CancelledError) and self._interrupt is not None
@@ -252,8 +258,9 @@ class Application:
         if verbose:
             log.info("component starting", extra={"component": name})
         began = time.perf_counter()
+        scope = asyncio.timeout(component.start_timeout)
         try:
-            async with asyncio.timeout(component.start_timeout) as scope:
+            async with scope:
                 await component._start()  # noqa: SLF001
         except TimeoutError as exc:
             if not scope.expired():
@@ -262,8 +269,6 @@ class Application:
             raise self._start_failed(name, timeout, began) from timeout
         except Exception as exc:
             raise self._start_failed(name, exc, began) from exc
-        if name in self.plan.gated:
-            self._check_election(name)
         if verbose:
             log.info("component started", extra={"component": name, "duration_ms": _ms(began)})
 
@@ -278,7 +283,7 @@ class Application:
     def _check_election(self, name: str) -> None:
         value = self._value(name)
         if not isinstance(value, LeaderElection):
-            exc = TypeError(f"{name} is used as leader= but its value {value!r} is not a LeaderElection")
+            exc = TypeError(f"{name} is used as leader= but {value!r} is not a LeaderElection")
             raise StartError(str(exc), name) from exc
 
     def _value(self, name: str) -> Any:
@@ -383,12 +388,13 @@ class Application:
         if verbose:
             log.info("component stopping", extra={"component": name, "reason": reason.value})
         began = time.perf_counter()
+        scope = asyncio.timeout(timeout)
         try:
-            async with asyncio.timeout(timeout) as scope:
+            async with scope:
                 await call()
         except TimeoutError as exc:
             if scope.expired():
-                log.error(
+                log.error(  # noqa: TRY400 - a timeout has no traceback worth printing
                     "component stop timed out",
                     extra={"component": name, "duration_ms": _ms(began)},
                 )

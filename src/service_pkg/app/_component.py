@@ -6,8 +6,9 @@ import asyncio
 import copy
 import inspect
 import math
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from typing import Any, Generic, TypeVar, cast
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from typing import Any, Generic, TypeVar, cast, overload
 
 from dependency_injector import providers, resources
 
@@ -53,6 +54,55 @@ class Component(providers.Resource[T], Generic[T]):
     here, at declaration.
     """
 
+    @overload
+    def __init__(
+        self: Component[T],
+        factory: type[resources.AsyncResource[T] | resources.Resource[T]],
+        *args: Any,
+        priority: int = ...,
+        leader: providers.Provider[Any] | None = ...,
+        start_timeout: float = ...,
+        stop_timeout: float = ...,
+        **kwargs: Any,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: Component[T],
+        factory: Callable[..., AsyncIterator[T]] | Callable[..., Iterator[T]],
+        *args: Any,
+        priority: int = ...,
+        leader: providers.Provider[Any] | None = ...,
+        start_timeout: float = ...,
+        stop_timeout: float = ...,
+        **kwargs: Any,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: Component[T],
+        factory: Callable[..., AbstractAsyncContextManager[T]]
+        | Callable[..., AbstractContextManager[T]],
+        *args: Any,
+        priority: int = ...,
+        leader: providers.Provider[Any] | None = ...,
+        start_timeout: float = ...,
+        stop_timeout: float = ...,
+        **kwargs: Any,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: Component[Any],
+        factory: object = ...,
+        *args: Any,
+        priority: int = ...,
+        leader: providers.Provider[Any] | None = ...,
+        start_timeout: float = ...,
+        stop_timeout: float = ...,
+        **kwargs: Any,
+    ) -> None: ...
+
     def __init__(
         self,
         factory: Any = _UNSET,
@@ -88,7 +138,7 @@ class Component(providers.Resource[T], Generic[T]):
         self._start_timeout = _check_timeout("start_timeout", start_timeout)
         self._stop_timeout = _check_timeout("stop_timeout", stop_timeout)
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Component[T]:
+    def __deepcopy__(self, memo: dict[Any, Any] | None = None) -> Component[T]:
         """Copy the provider with its lifecycle metadata (dependency-injector drops it)."""
         if self._started:
             raise RuntimeError("a started component cannot be copied; stop the application first")
@@ -147,7 +197,7 @@ class Component(providers.Resource[T], Generic[T]):
             "not with init() / container.init_resources()",
         )
 
-    def _provide(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _provide(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:  # noqa: ARG002 - DI's signature
         if not self._started:
             raise RuntimeError(
                 f"{self._label()} is not started: start the container with "
@@ -222,7 +272,7 @@ async def _resolve(
         return (), {}
     # A Callable provider resolves injections exactly as dependency-injector would
     # (configuration options, provided attributes, async factories...).
-    resolved = providers.Callable(_collect, *args, **kwargs)()
+    resolved: Any = providers.Callable(_collect, *args, **kwargs)()
     if inspect.isawaitable(resolved):
         resolved = await resolved
     return cast("tuple[tuple[Any, ...], dict[str, Any]]", resolved)

@@ -89,7 +89,8 @@ class _Graph:
                     chain._name = name  # noqa: SLF001
                 chain = chain.last_overriding
         providers_by_name = dict(declared)
-        for name, owner in aliases.items():
+        for name, first in aliases.items():
+            owner = first
             while owner in aliases:
                 owner = aliases[owner]
             self.slot_of[id(providers_by_name[name])] = owner

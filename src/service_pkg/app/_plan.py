@@ -93,7 +93,6 @@ def build_plan(nodes: Sequence[Node], explain: Explain = _direct) -> Plan:
     by_name = {n.name: n for n in nodes}
     if len(by_name) != len(nodes):
         raise PlanError("duplicate component names in the plan")
-    index = {n.name: i for i, n in enumerate(nodes)}
     dependents: dict[str, list[str]] = {n.name: [] for n in nodes}
     for n in nodes:
         for d in n.deps:
@@ -104,21 +103,7 @@ def build_plan(nodes: Sequence[Node], explain: Explain = _direct) -> Plan:
     group = _assign_groups(nodes, by_name, dependents)
     _check_edges(nodes, by_name, group, explain)
 
-    def key(name: str) -> tuple[int, int, int]:
-        return (0 if group[name] is not None else 1, by_name[name].priority, index[name])
-
-    waiting = {name: len(ds) for name, ds in dependents.items()}
-    ready = [key(name) for name, count in waiting.items() if count == 0]
-    names = [n.name for n in nodes]
-    heapq.heapify(ready)
-    stop: list[str] = []
-    while ready:
-        name = names[heapq.heappop(ready)[2]]
-        stop.append(name)
-        for d in by_name[name].deps:
-            waiting[d] -= 1
-            if waiting[d] == 0:
-                heapq.heappush(ready, key(d))
+    stop = _stop_order(nodes, by_name, dependents, group)
     start = tuple(n for n in reversed(stop) if by_name[n].kind is not NodeKind.HOOK)
     gated: dict[str, tuple[str, ...]] = {}
     for name in start:
@@ -132,6 +117,33 @@ def build_plan(nodes: Sequence[Node], explain: Explain = _direct) -> Plan:
         nodes=MappingProxyType(by_name),
         group=MappingProxyType(group),
     )
+
+
+def _stop_order(
+    nodes: Sequence[Node],
+    by_name: Mapping[str, Node],
+    dependents: Mapping[str, list[str]],
+    group: Mapping[str, str | None],
+) -> list[str]:
+    # Kahn's algorithm over the reversed graph; the heap picks, among the components whose
+    # dependents have all stopped, gated before always-on, then priority, then declaration.
+    index = {n.name: i for i, n in enumerate(nodes)}
+
+    def key(name: str) -> tuple[int, int, int]:
+        return (0 if group[name] is not None else 1, by_name[name].priority, index[name])
+
+    waiting = {name: len(ds) for name, ds in dependents.items()}
+    ready = [key(name) for name, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    stop: list[str] = []
+    while ready:
+        name = nodes[heapq.heappop(ready)[2]].name
+        stop.append(name)
+        for d in by_name[name].deps:
+            waiting[d] -= 1
+            if waiting[d] == 0:
+                heapq.heappush(ready, key(d))
+    return stop
 
 
 def _check_acyclic(nodes: Iterable[Node], by_name: Mapping[str, Node]) -> None:

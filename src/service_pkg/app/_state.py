@@ -28,8 +28,11 @@ class Priority(enum.IntEnum):
     LOWEST = 10000
 
 
-class ShutdownReason(enum.Enum):
-    """Why a component is being stopped; a generator factory receives it from ``yield``."""
+class ShutdownReason(enum.StrEnum):
+    """Why a component is being stopped; a generator factory receives it from ``yield``.
+
+    ``str(reason)`` is its value (``"signal"``...), ready for logs.
+    """
 
     SIGNAL = "signal"
     """SIGTERM, SIGINT or SIGQUIT reached the application."""

@@ -1,0 +1,89 @@
+"""Globally unique, time-ordered 20-character ids in the format of Go's ``rs/xid``.
+
+The Go library's HTTP middleware stamped every request with ``xid.New().String()``. An xid is
+12 bytes, encoded as lower-case base32hex without padding (20 characters):
+
+.. code-block:: text
+
+    0      4                 9       12
+    ┌──────┬─────────────────┬────────┐
+    │ time │ process (random)│ counter│
+    └──────┴─────────────────┴────────┘
+    4 bytes big-endian Unix seconds, 5 bytes fixed per process, 3 bytes big-endian counter
+
+``rs/xid`` fills the middle 5 bytes with a 3-byte machine id and a 2-byte pid; random bytes
+drawn once per process serve the same purpose (tell processes apart) without reading host ids.
+The counter starts at a random value and wraps at 2**24, as in ``rs/xid``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import threading
+import time
+
+_COUNTER_MASK = 0xFFFFFF
+_TIME_MASK = 0xFFFFFFFF
+_PROCESS_BYTES = 5
+_RAW_LENGTH = 12
+
+
+def encode_xid(raw: bytes) -> str:
+    """Encode 12 raw bytes as an xid string: base32hex, lower-case, no padding.
+
+    Args:
+        raw: Exactly 12 bytes.
+
+    Returns:
+        The 20-character id.
+
+    Raises:
+        ValueError: ``raw`` is not 12 bytes long.
+    """
+    if len(raw) != _RAW_LENGTH:
+        msg = f"an xid is {_RAW_LENGTH} bytes, got {len(raw)}"
+        raise ValueError(msg)
+    return base64.b32hexencode(raw).decode("ascii").rstrip("=").lower()
+
+
+class XidGenerator:
+    """Make xids: thread-safe, and re-seeded in a child process after ``fork``."""
+
+    def __init__(self) -> None:
+        """Draw the per-process bytes and the counter's random start."""
+        self._lock = threading.Lock()
+        self._process = b""
+        self._counter = 0
+        self.reseed()
+
+    def reseed(self) -> None:
+        """Draw new per-process bytes and a new counter start (called after ``fork``)."""
+        with self._lock:
+            self._process = secrets.token_bytes(_PROCESS_BYTES)
+            self._counter = secrets.randbelow(_COUNTER_MASK + 1)
+
+    def new(self, now: float | None = None) -> str:
+        """Return a new id.
+
+        Args:
+            now: Unix time in seconds to embed; the current time when ``None``.
+
+        Returns:
+            The 20-character id.
+        """
+        seconds = int(time.time() if now is None else now) & _TIME_MASK
+        with self._lock:
+            self._counter = (self._counter + 1) & _COUNTER_MASK
+            counter = self._counter
+            process = self._process
+        raw = seconds.to_bytes(4, "big") + process + counter.to_bytes(3, "big")
+        return encode_xid(raw)
+
+
+GENERATOR = XidGenerator()
+"""The process-wide generator behind :func:`service_pkg.logs.new_correlation_id`."""
+
+# A forked child would otherwise repeat the parent's process bytes and counter.
+os.register_at_fork(after_in_child=GENERATOR.reseed)
