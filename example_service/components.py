@@ -17,7 +17,9 @@ log = logging.getLogger("example_service")
 class Ticker:
     """Calls ``tick`` every ``interval`` seconds of ``clock`` time in a task it owns."""
 
-    def __init__(self, clock: Clock, interval: float, tick: Callable[[int], Awaitable[None]]):
+    def __init__(
+        self, clock: Clock, interval: float, tick: Callable[[int], Awaitable[None]]
+    ) -> None:
         self._clock = clock
         self._interval = interval
         self._tick = tick

@@ -1,0 +1,66 @@
+"""In-process signal handling: installed at start, restored after, interrupting a start."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+
+from dependency_injector import containers
+
+from service_pkg import Application, Component, RunState, ShutdownReason
+
+from .conftest import Recorder
+
+
+async def test_handlers_are_installed_during_the_run_and_restored_after(rec: Recorder) -> None:
+    """The application owns SIGTERM/SIGINT/SIGQUIT only while it runs."""
+
+    class One(containers.DeclarativeContainer):
+        a = Component(rec.factory("a"))
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)}
+    app = Application(One())
+    await app.start()
+    assert all(signal.getsignal(s) is not h for s, h in before.items())
+    await app.stop()
+    assert {s: signal.getsignal(s) for s in before} == before
+
+
+async def test_sigterm_during_start_rolls_back_and_exits_0(rec: Recorder) -> None:
+    """A signal while a component starts cancels that start and stops what already ran."""
+    started = asyncio.Event()
+
+    async def slow(first: object) -> AsyncIterator[None]:
+        started.set()
+        await asyncio.Event().wait()
+        yield None
+
+    class Two(containers.DeclarativeContainer):
+        first = Component(rec.factory("first"))
+        second = Component(slow, first)
+
+    app = Application(Two())
+    serving = asyncio.create_task(app.serve())
+    await started.wait()
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await serving == 0
+    assert rec.events == ["start first", "stop first"]
+    assert rec.reasons["first"] is ShutdownReason.SIGNAL
+    assert app.state is RunState.STOPPED
+
+
+async def test_sigterm_while_running_stops_with_reason_signal(rec: Recorder) -> None:
+    """The first signal makes serve() stop gracefully and return 0."""
+
+    class One(containers.DeclarativeContainer):
+        a = Component(rec.factory("a"))
+
+    app = Application(One())
+    serving = asyncio.create_task(app.serve())
+    await app.readiness.wait_ready()
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await serving == 0
+    assert rec.reasons["a"] is ShutdownReason.SIGNAL
+    assert app.shutdown_reason is ShutdownReason.SIGNAL

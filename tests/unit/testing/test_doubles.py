@@ -1,0 +1,144 @@
+"""The public test doubles behave as documented (the kit's own tests rely on them)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from dependency_injector import containers
+
+from service_pkg import Component, RunState
+from service_pkg.clock import Clock, SystemClock
+from service_pkg.leader import LeaderElection, LeaderEvent, StandaloneElection
+from service_pkg.testing import ManualClock, ManualElection, run_components
+
+from tests.unit.app.conftest import Recorder
+
+
+class TestManualClock:
+    def test_is_a_clock(self) -> None:
+        """ManualClock and SystemClock satisfy the Clock protocol."""
+        assert isinstance(ManualClock(), Clock)
+        assert isinstance(SystemClock(), Clock)
+
+    async def test_sleep_returns_only_when_time_is_advanced_far_enough(self) -> None:
+        """A sleeper wakes when advance() reaches its deadline, not before."""
+        clock = ManualClock(start=10)
+        sleeper = asyncio.create_task(clock.sleep(5))
+        await asyncio.sleep(0)
+        assert clock.sleepers == 1
+        await clock.advance_and_settle(4.9)
+        assert not sleeper.done()
+        await clock.advance_and_settle(0.1)
+        assert sleeper.done()
+        assert clock.monotonic() == 15
+
+    async def test_sleepers_wake_in_deadline_order(self) -> None:
+        """Earlier deadlines wake first."""
+        clock = ManualClock()
+        woke: list[int] = []
+
+        async def sleep(d: int) -> None:
+            await clock.sleep(d)
+            woke.append(d)
+
+        tasks = [asyncio.create_task(sleep(d)) for d in (3, 1, 2)]
+        await asyncio.sleep(0)
+        await clock.advance_and_settle(3)
+        await asyncio.gather(*tasks)
+        assert woke == [1, 2, 3]
+
+    def test_time_never_goes_back(self) -> None:
+        """advance() refuses negative steps."""
+        with pytest.raises(ValueError, match="does not go back"):
+            ManualClock().advance(-1)
+
+
+class TestManualElection:
+    def test_is_a_leader_election(self) -> None:
+        """ManualElection and StandaloneElection satisfy the protocol."""
+        assert isinstance(ManualElection(), LeaderElection)
+        assert isinstance(StandaloneElection(), LeaderElection)
+
+    async def test_events_alternate_and_epoch_grows_with_each_take(self) -> None:
+        """take/lose/take yields TAKEN, LOST, TAKEN with epochs 1 then 2."""
+        election = ManualElection()
+        events = election.events()
+        election.take()
+        assert await anext(events) is LeaderEvent.TAKEN
+        assert election.epoch == 1
+        election.lose()
+        election.lose()
+        assert await anext(events) is LeaderEvent.LOST
+        election.take()
+        assert await anext(events) is LeaderEvent.TAKEN
+        assert election.epoch == 2
+
+    async def test_new_iterator_starts_with_taken_when_already_leader(self) -> None:
+        """A consumer that subscribes late still learns it is leader."""
+        election = ManualElection(leader=True)
+        assert await anext(election.events()) is LeaderEvent.TAKEN
+
+    async def test_close_emits_lost_then_ends_iterators(self) -> None:
+        """close() ends every iterator after a final LOST."""
+        election = ManualElection(leader=True)
+        seen = []
+
+        async def consume() -> None:
+            seen.extend([e async for e in election.events()])
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0)
+        election.close()
+        await task
+        assert seen == [LeaderEvent.TAKEN, LeaderEvent.LOST]
+        assert election.subscribers == 0
+
+
+class TestStandaloneElection:
+    async def test_leader_between_start_and_stop(self) -> None:
+        """start() takes leadership; stop() emits LOST and ends the iterator."""
+        election = StandaloneElection()
+        await election.start()
+        events = election.events()
+        assert await anext(events) is LeaderEvent.TAKEN
+        assert election.is_leader()
+        await election.stop()
+        assert await anext(events) is LeaderEvent.LOST
+        with pytest.raises(StopAsyncIteration):
+            await anext(events)
+
+
+class TestRunComponents:
+    def container(self, rec: Recorder) -> containers.DeclarativeContainer:
+        class C(containers.DeclarativeContainer):
+            redis = Component(rec.factory("redis"))
+            db = Component(rec.factory("db"), redis)
+            http = Component(rec.factory("http"), db)
+            other = Component(rec.factory("other"))
+
+        return C()
+
+    async def test_starts_only_the_subgraph_the_named_components_need(self) -> None:
+        """run_components(c, 'db') starts redis and db only, and stops them."""
+        rec = Recorder()
+        async with run_components(self.container(rec), "db") as app:
+            assert rec.of("start") == ["redis", "db"]
+            assert app.state is RunState.RUNNING
+        assert rec.of("stop") == ["db", "redis"]
+
+    async def test_always_stops_when_the_body_raises(self) -> None:
+        """The stop runs even when the test body fails."""
+        rec = Recorder()
+        with pytest.raises(LookupError):
+            async with run_components(self.container(rec), "http"):
+                raise LookupError
+        assert rec.of("stop") == ["http", "db", "redis"]
+
+    async def test_unknown_name_is_a_config_error(self) -> None:
+        """Naming a component the container lacks fails before anything starts."""
+        rec = Recorder()
+        with pytest.raises(ValueError, match="ghost"):
+            async with run_components(self.container(rec), "ghost"):
+                pass
+        assert rec.events == []
