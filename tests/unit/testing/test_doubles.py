@@ -11,7 +11,6 @@ from service_pkg import Component, RunState
 from service_pkg.clock import Clock, SystemClock
 from service_pkg.leader import LeaderElection, LeaderEvent, StandaloneElection
 from service_pkg.testing import ManualClock, ManualElection, run_components
-
 from tests.unit.app.conftest import Recorder
 
 
