@@ -22,6 +22,7 @@ class ManualClock:
         self._now = float(start)
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        self._new_sleeper: asyncio.Event | None = None
 
     def __repr__(self) -> str:
         """Show the time and the number of sleepers."""
@@ -43,7 +44,18 @@ class ManualClock:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self._now + seconds, next(self._seq), fut))
+        if self._new_sleeper is not None:
+            self._new_sleeper.set()
         await fut
+
+    async def wait_for_sleepers(self, count: int = 1) -> None:
+        """Return once at least ``count`` callers are suspended in :meth:`sleep`.
+
+        Use it before :meth:`advance` so a task that is about to sleep is not skipped over.
+        """
+        while self.sleepers < count:
+            self._new_sleeper = asyncio.Event()
+            await self._new_sleeper.wait()
 
     def advance(self, seconds: float) -> None:
         """Move time forward and wake every sleeper whose deadline has come."""

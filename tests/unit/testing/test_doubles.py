@@ -47,6 +47,15 @@ class TestManualClock:
         await asyncio.gather(*tasks)
         assert woke == [1, 2, 3]
 
+    async def test_wait_for_sleepers_returns_once_a_task_sleeps(self) -> None:
+        """wait_for_sleepers() lets a test advance only after the loop under test sleeps."""
+        clock = ManualClock()
+        sleeper = asyncio.create_task(clock.sleep(1))
+        await clock.wait_for_sleepers()
+        assert clock.sleepers == 1
+        await clock.advance_and_settle(1)
+        assert sleeper.done()
+
     def test_time_never_goes_back(self) -> None:
         """advance() refuses negative steps."""
         with pytest.raises(ValueError, match="does not go back"):
