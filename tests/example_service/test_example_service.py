@@ -48,15 +48,17 @@ async def test_leader_job_runs_only_while_leader() -> None:
     clock = ManualClock()
     election = ManualElection()
     container = make_container(clock, election)
+    seen: list[bool] = []
     async with run_components(container) as app:
-        assert not container.leader_job.started  # type: ignore[attr-defined]
+        seen.append(container.leader_job.started)
         election.take()
         await clock.advance_and_settle(0)
-        assert container.leader_job.started  # type: ignore[attr-defined]
+        seen.append(container.leader_job.started)
         election.lose()
         await clock.advance_and_settle(0)
-        assert not container.leader_job.started  # type: ignore[attr-defined]
+        seen.append(container.leader_job.started)
         assert app.readiness.is_ready()
+    assert seen == [False, True, False]
 
 
 def test_settings_read_the_environment() -> None:
