@@ -113,19 +113,28 @@ def di_node(dep: providers.Resource[None] | None) -> providers.Resource[None]:
 # -- one repetition -------------------------------------------------------------------------
 
 
-async def time_kit(size: int) -> float:
-    """Seconds for Application + plan + start + stop over a fresh container of ``size``."""
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """One repetition: the whole measured section, and its stop part alone (seconds)."""
+
+    total: float
+    stop: float
+
+
+async def time_kit(size: int) -> Timing:
+    """Time Application + plan + start + stop over a fresh container of ``size``."""
     container, _ = build_tree(size, kit_node)
     gc.collect()
     began = time.perf_counter()
     app = Application(container, install_signals=False)
     plan = app.plan
     await app.start()
+    stopping = time.perf_counter()
     await app.stop()
-    elapsed = time.perf_counter() - began
+    ended = time.perf_counter()
     if app.state is not RunState.STOPPED or len(plan.start_order) != size:
         raise RuntimeError(f"kit run at {size} did not start and stop {size} components")
-    return elapsed
+    return Timing(ended - began, ended - stopping)
 
 
 async def _await(result: object) -> None:
@@ -133,17 +142,18 @@ async def _await(result: object) -> None:
         await result
 
 
-async def time_di(size: int) -> float:
-    """Seconds for init_resources() + shutdown_resources() over a fresh container."""
+async def time_di(size: int) -> Timing:
+    """Time init_resources() + shutdown_resources() over a fresh container of ``size``."""
     container, nodes = build_tree(size, di_node)
     gc.collect()
     began = time.perf_counter()
     await _await(container.init_resources())
+    stopping = time.perf_counter()
     await _await(container.shutdown_resources())
-    elapsed = time.perf_counter() - began
+    ended = time.perf_counter()
     if any(node.initialized for node in nodes):
         raise RuntimeError(f"dependency-injector run at {size} left resources initialized")
-    return elapsed
+    return Timing(ended - began, ended - stopping)
 
 
 class Recorder:
@@ -208,35 +218,45 @@ async def check_direction() -> None:
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """Repetition times of one tool at one size, in seconds."""
+    """The repetitions of one tool at one size."""
 
     tool: str
     size: int
-    times: tuple[float, ...]
+    timings: tuple[Timing, ...]
+
+    @property
+    def times(self) -> list[float]:
+        """Total seconds of each repetition."""
+        return [t.total for t in self.timings]
 
     @property
     def median(self) -> float:
-        """The median repetition."""
+        """The median total, in seconds: the figure of this tool at this size."""
         return statistics.median(self.times)
 
+    @property
+    def stop_median(self) -> float:
+        """The median of the stop part (``app.stop()`` / ``shutdown_resources()``)."""
+        return statistics.median(t.stop for t in self.timings)
 
-TIMERS: dict[str, Callable[[int], Awaitable[float]]] = {KIT: time_kit, DI: time_di}
+
+TIMERS: dict[str, Callable[[int], Awaitable[Timing]]] = {KIT: time_kit, DI: time_di}
 
 
 async def measure(shared: Sequence[int], kit_only: Sequence[int], repeat: int) -> list[Result]:
     """Run every size; alternate the tools where both run, switching who goes first."""
     results: list[Result] = []
     for size in shared:
-        times: dict[str, list[float]] = {KIT: [], DI: []}
+        timings: dict[str, list[Timing]] = {KIT: [], DI: []}
         for rep in range(repeat):
             order = (KIT, DI) if rep % 2 == 0 else (DI, KIT)
             for tool in order:
-                times[tool].append(await TIMERS[tool](size))
-        results += [Result(tool, size, tuple(times[tool])) for tool in (KIT, DI)]
+                timings[tool].append(await TIMERS[tool](size))
+        results += [Result(tool, size, tuple(timings[tool])) for tool in (KIT, DI)]
         _progress(results[-2:])
     for size in kit_only:
-        kit_times = [await time_kit(size) for _ in range(repeat)]
-        results.append(Result(KIT, size, tuple(kit_times)))
+        kit_timings = [await time_kit(size) for _ in range(repeat)]
+        results.append(Result(KIT, size, tuple(kit_timings)))
         _progress(results[-1:])
     return results
 
@@ -272,19 +292,20 @@ def find(results: Sequence[Result], tool: str, size: int) -> Result:
 
 def print_table(results: Sequence[Result], repeat: int) -> None:
     """Print min/median/max per size and tool, then the growth of both tools."""
-    print(
-        f"\nlifecycle: fan-out-{FAN_OUT} tree of no-op async resources, "
-        f"median of {repeat}, seconds",
-    )
+    print(f"\nlifecycle: fan-out-{FAN_OUT} tree of no-op async resources, median of {repeat}")
+    print("seconds; stop part = median of app.stop() / shutdown_resources() alone")
     print(f"python {platform.python_version()}, {platform.machine()}, nproc {_nproc()}")
-    header = f"{'size':>7}  {'tool':<4}  {'min':>9}  {'median':>9}  {'max':>9}  {'µs/node':>8}"
+    header = (
+        f"{'size':>7}  {'tool':<4}  {'min':>9}  {'median':>9}  {'max':>9}  {'µs/node':>8}  "
+        f"{'stop part':>9}"
+    )
     print(header)
     print("-" * len(header))
     for r in sorted(results, key=lambda r: (r.size, r.tool != KIT)):
         per_node = r.median / r.size * 1e6
         print(
             f"{r.size:>7,}  {r.tool:<4}  {min(r.times):>9.4f}  {r.median:>9.4f}  "
-            f"{max(r.times):>9.4f}  {per_node:>8.1f}",
+            f"{max(r.times):>9.4f}  {per_node:>8.1f}  {r.stop_median:>9.4f}",
         )
     print("\ngrowth (median time ratio between consecutive sizes; linear = size ratio):")
     for tool in (KIT, DI):

@@ -329,13 +329,17 @@ class Application:
         log.info("application stopping", extra={"reason": self._reason.value})
         try:
             errors = await self._stop_all(self._reason)
+        except BaseException:
+            # Forced exit (a second signal) or the caller cancelled us: the stop is abandoned.
+            self._set_state(RunState.FAILED)
+            raise
         finally:
             self._readiness.stop()
             self._restore_signals()
+            self._stopped.set()
         self._set_state(RunState.FAILED if errors else RunState.STOPPED)
         if errors:
             self._stop_error = StopError(f"{len(errors)} stop(s) failed", errors)
-        self._stopped.set()
         log.info("application stopped", extra={"reason": self._reason.value})
         if self._stop_error is not None:
             raise self._stop_error
@@ -343,13 +347,8 @@ class Application:
     async def _stop_all(self, reason: ShutdownReason) -> list[Exception]:
         deadline = self._deadline()
         await GroupSupervisor.close_all(self._supervisors, deadline)
-        plan = self.plan
-        gated = [n for n in plan.stop_order if plan.group.get(n) is not None]
-        rest = [n for n in plan.stop_order if plan.group.get(n) is None]
-        errors = list(self._late_errors)
-        errors += await self._stop_names(gated, reason, deadline)
-        errors += await self._stop_names(rest, reason, deadline)
-        return errors
+        # The plan already puts every gated group ahead of the always-on components.
+        return [*self._late_errors, *await self._stop_names(self.plan.stop_order, reason, deadline)]
 
     def _deadline(self) -> float:
         return time.monotonic() + self._shutdown_timeout
