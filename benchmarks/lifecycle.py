@@ -332,7 +332,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--full",
         action="store_true",
-        help="add 2,000 for both tools and 20,000 for the kit (about 2 minutes more)",
+        help="add 2,000 for both tools and 20,000 for the kit (about one minute more)",
     )
     parser.add_argument(
         "--profile",

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from typing import Any, Self
 
 from dependency_injector import containers
 
 from service_pkg.app._component import DEFAULT_STOP_TIMEOUT, _check_priority, _check_timeout
-from service_pkg.app._di import Slot, read_container
+from service_pkg.app._di import read_container
 from service_pkg.app._leader import GroupSupervisor
 from service_pkg.app._plan import Node, NodeKind, Plan, build_plan
 from service_pkg.app._signals import SignalCatcher
 from service_pkg.app._state import RunState, ShutdownReason
+from service_pkg.app._steps import Hook, HookSpec, Steps, elapsed_ms
 from service_pkg.exceptions import (
-    ComponentStopError,
-    ComponentTimeoutError,
     ConfigError,
     PlanError,
     StartError,
@@ -35,17 +33,6 @@ log = logging.getLogger("service_pkg.app")
 
 DEFAULT_SHUTDOWN_TIMEOUT = 60.0
 """Seconds the whole stop may take; keep it below the orchestrator's kill deadline."""
-
-Hook = Callable[[], object]
-
-
-class _HookSpec:
-    __slots__ = ("fn", "priority", "timeout")
-
-    def __init__(self, fn: Hook, priority: int, timeout: float) -> None:
-        self.fn = fn
-        self.priority = priority
-        self.timeout = timeout
 
 
 class Application:
@@ -97,9 +84,8 @@ class Application:
         self._install_signals = install_signals
         self._only = None if components is None else frozenset(components)
         self._readiness = readiness or ReadinessBarrier(ReadinessConfig(name="application"))
-        self._hooks: dict[str, _HookSpec] = {}
+        self._steps = Steps()
         self._plan: Plan | None = None
-        self._slots: dict[str, Slot] = {}
         self._state = RunState.CREATED
         self._signals: SignalCatcher | None = None
         self._signal: int | None = None
@@ -112,11 +98,10 @@ class Application:
         self._serving = False
         self._interrupt: ShutdownReason | None = None
         self._supervisors: list[GroupSupervisor] = []
-        self._late_errors: list[Exception] = []
 
     def __repr__(self) -> str:
         """Show the state and the number of components."""
-        return f"<Application state={self._state.value} components={len(self._slots)}>"
+        return f"<Application state={self._state.value} components={len(self._steps.slots)}>"
 
     # -- introspection -------------------------------------------------------------------
 
@@ -135,11 +120,12 @@ class Application:
         """The validated start/stop plan (built on first access, rebuilt after new hooks)."""
         if self._plan is None:
             slots, nodes, graph = read_container(self._container)
-            self._slots = {s.name: s for s in slots}
+            self._steps.slots = {s.name: s for s in slots}
             if self._only is not None:
                 nodes = _subgraph(nodes, self._only)
-            hooks = [Node(name, h.priority, kind=NodeKind.HOOK) for name, h in self._hooks.items()]
-            self._plan = build_plan([*nodes, *hooks], graph.explain)
+            hooks = self._steps.hooks.items()
+            hook_nodes = [Node(name, h.priority, kind=NodeKind.HOOK) for name, h in hooks]
+            self._plan = build_plan([*nodes, *hook_nodes], graph.explain)
         return self._plan
 
     @property
@@ -162,11 +148,11 @@ class Application:
         """
         if not callable(fn):
             raise ConfigError("fn", fn, "must be callable")
-        if not name or name in self._hooks:
+        if not name or name in self._steps.hooks:
             raise ConfigError("name", name, "must be a non-empty name not used by another hook")
         if self._state in {RunState.STOPPING, RunState.STOPPED, RunState.FAILED}:
             raise RuntimeError("on_shutdown() after the stop began; register hooks earlier")
-        self._hooks[name] = _HookSpec(
+        self._steps.hooks[name] = HookSpec(
             fn,
             _check_priority(priority),
             _check_timeout("timeout", timeout),
@@ -208,7 +194,7 @@ class Application:
         try:
             for name in plan.start_order:
                 if plan.group[name] is None:
-                    await self._start_component(name)
+                    await self._steps.start(name)
                     started.append(name)
                     if name in plan.gated:
                         self._check_election(name)
@@ -216,13 +202,20 @@ class Application:
             await self._rollback(started, exc)
             raise
         for election, members in plan.gated.items():
-            supervisor = GroupSupervisor(self, election, members, self._value(election))
+            value = self._steps.value(election)
+            supervisor = GroupSupervisor(
+                self._steps, election, members, value, self._shutdown_timeout
+            )
             self._supervisors.append(supervisor)
             supervisor.spawn()
         self._set_state(RunState.RUNNING)
         self._readiness.set_ready()
         log.info(
-            "application started", extra={"components": len(started), "duration_ms": _ms(began)}
+            "application started",
+            extra={
+                "components": len(started),
+                "duration_ms": elapsed_ms(began),
+            },
         )
 
     async def _rollback(self, started: list[str], exc: BaseException) -> None:
@@ -235,7 +228,7 @@ class Application:
         self._reason = reason
         log.warning("start aborted, rolling back", extra={"reason": reason.value})
         try:
-            errors = await self._stop_names(reversed(started), reason, self._deadline())
+            errors = await self._steps.stop_all(reversed(started), reason, self._deadline())
         finally:
             self._readiness.stop()
             self._restore_signals()
@@ -248,46 +241,11 @@ class Application:
         if interrupted:
             raise StartError(f"start interrupted ({reason.value}); rolled back", "") from None
 
-    async def _start_component(self, name: str) -> None:
-        slot = self._slots[name]
-        component = slot.component
-        if component is None:
-            log.info("component overridden", extra={"component": name})
-            return
-        verbose = log.isEnabledFor(logging.INFO)
-        if verbose:
-            log.info("component starting", extra={"component": name})
-        began = time.perf_counter()
-        scope = asyncio.timeout(component.start_timeout)
-        try:
-            async with scope:
-                await component._start()  # noqa: SLF001
-        except TimeoutError as exc:
-            if not scope.expired():
-                raise self._start_failed(name, exc, began) from exc
-            timeout = ComponentTimeoutError(name, "start", component.start_timeout)
-            raise self._start_failed(name, timeout, began) from timeout
-        except Exception as exc:
-            raise self._start_failed(name, exc, began) from exc
-        if verbose:
-            log.info("component started", extra={"component": name, "duration_ms": _ms(began)})
-
-    def _start_failed(self, name: str, exc: Exception, began: float) -> StartError:
-        log.error(
-            "component start failed",
-            exc_info=exc,
-            extra={"component": name, "duration_ms": _ms(began)},
-        )
-        return StartError(f"{name} failed to start: {exc}", name)
-
     def _check_election(self, name: str) -> None:
-        value = self._value(name)
+        value = self._steps.value(name)
         if not isinstance(value, LeaderElection):
             exc = TypeError(f"{name} is used as leader= but {value!r} is not a LeaderElection")
             raise StartError(str(exc), name) from exc
-
-    def _value(self, name: str) -> Any:
-        return self._slots[name].declared()
 
     # -- stop ----------------------------------------------------------------------------
 
@@ -348,77 +306,11 @@ class Application:
         deadline = self._deadline()
         await GroupSupervisor.close_all(self._supervisors, deadline)
         # The plan already puts every gated group ahead of the always-on components.
-        return [*self._late_errors, *await self._stop_names(self.plan.stop_order, reason, deadline)]
+        stops = await self._steps.stop_all(self.plan.stop_order, reason, deadline)
+        return [*self._steps.late_errors, *stops]
 
     def _deadline(self) -> float:
         return time.monotonic() + self._shutdown_timeout
-
-    async def _stop_names(
-        self,
-        names: Any,
-        reason: ShutdownReason,
-        deadline: float,
-    ) -> list[Exception]:
-        errors: list[Exception] = []
-        for name in names:
-            error = await self._stop_one(name, reason, deadline)
-            if error is not None:
-                errors.append(error)
-        return errors
-
-    async def _stop_one(
-        self,
-        name: str,
-        reason: ShutdownReason,
-        deadline: float,
-    ) -> Exception | None:
-        hook = self._hooks.get(name)
-        if hook is not None:
-            call: Callable[[], Awaitable[object]] = lambda: _call_hook(hook.fn)  # noqa: E731
-            timeout = hook.timeout
-        else:
-            component = self._slots[name].component
-            if component is None or not component.started:
-                return None
-            call = lambda: component._stop(reason)  # noqa: E731, SLF001
-            timeout = component.stop_timeout
-        timeout = max(0.0, min(timeout, deadline - time.monotonic()))
-        verbose = log.isEnabledFor(logging.INFO)
-        if verbose:
-            log.info("component stopping", extra={"component": name, "reason": reason.value})
-        began = time.perf_counter()
-        scope = asyncio.timeout(timeout)
-        try:
-            async with scope:
-                await call()
-        except TimeoutError as exc:
-            if scope.expired():
-                log.error(  # noqa: TRY400 - a timeout has no traceback worth printing
-                    "component stop timed out",
-                    extra={"component": name, "duration_ms": _ms(began)},
-                )
-                return ComponentTimeoutError(name, "stop", timeout)
-            return self._stop_failed(name, exc, began)
-        except asyncio.CancelledError as exc:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise  # a forced exit: stop stopping
-            return self._stop_failed(name, exc, began)
-        except Exception as exc:  # noqa: BLE001 - every stop must run; errors are collected
-            return self._stop_failed(name, exc, began)
-        if verbose:
-            log.info("component stopped", extra={"component": name, "duration_ms": _ms(began)})
-        return None
-
-    def _stop_failed(self, name: str, exc: BaseException, began: float) -> Exception:
-        log.error(
-            "component stop failed",
-            exc_info=exc,
-            extra={"component": name, "duration_ms": _ms(began)},
-        )
-        error = ComponentStopError(f"{name} failed to stop: {exc!r}", name)
-        error.__cause__ = exc
-        return error
 
     # -- serve / run ---------------------------------------------------------------------
 
@@ -485,27 +377,6 @@ class Application:
         if not self._state.can_become(new):
             raise RuntimeError(f"state {self._state.value} cannot become {new.value}")
         self._state = new
-
-    def _record_late_error(self, error: Exception) -> None:
-        self._late_errors.append(error)
-
-    def _is_started(self, name: str) -> bool:
-        component = self._slots[name].component
-        return component is not None and component.started
-
-    @property
-    def _group_stop_timeout(self) -> float:
-        return self._shutdown_timeout
-
-
-async def _call_hook(fn: Hook) -> None:
-    result = fn()
-    if inspect.isawaitable(result):
-        await result
-
-
-def _ms(began: float) -> float:
-    return round((time.perf_counter() - began) * 1000, 3)
 
 
 def _subgraph(nodes: list[Node], wanted: frozenset[str]) -> list[Node]:

@@ -5,33 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from collections.abc import Sequence
 
 from service_pkg.app._state import ShutdownReason
+from service_pkg.app._steps import Steps
 from service_pkg.leader import LeaderElection, LeaderEvent
 
 __all__ = ("GroupSupervisor",)
 
 log = logging.getLogger("service_pkg.app")
-
-
-class _Runtime(Protocol):
-    async def _start_component(self, name: str) -> None: ...
-
-    async def _stop_one(
-        self,
-        name: str,
-        reason: ShutdownReason,
-        deadline: float,
-    ) -> Exception | None: ...
-
-    def _is_started(self, name: str) -> bool: ...
-
-    def _record_late_error(self, error: Exception) -> None: ...
-
-    @property
-    def _group_stop_timeout(self) -> float: ...
 
 
 class GroupSupervisor:
@@ -46,12 +28,14 @@ class GroupSupervisor:
 
     def __init__(
         self,
-        runtime: _Runtime,
+        steps: Steps,
         election: str,
         members: Sequence[str],
         value: LeaderElection,
+        stop_budget: float,
     ) -> None:
-        self._runtime = runtime
+        self._steps = steps
+        self._stop_budget = stop_budget
         self._election = election
         self._members = tuple(members)
         self._value = value
@@ -122,7 +106,7 @@ class GroupSupervisor:
         self._running = True
         try:
             for name in self._members:
-                await self._runtime._start_component(name)  # noqa: SLF001
+                await self._steps.start(name)
         except Exception:  # noqa: BLE001 - the error was logged per component; roll back
             log.error("gated group failed to start", extra={"component": self._election})  # noqa: TRY400
             await self._stop_members(ShutdownReason.START_FAILURE)
@@ -136,12 +120,6 @@ class GroupSupervisor:
         self._running = False
 
     async def _stop_members(self, reason: ShutdownReason) -> None:
-        deadline = time.monotonic() + self._runtime._group_stop_timeout  # noqa: SLF001
-        stop: Callable[[str, ShutdownReason, float], Awaitable[Exception | None]]
-        stop = self._runtime._stop_one  # noqa: SLF001
-        for name in reversed(self._members):
-            if not self._runtime._is_started(name):  # noqa: SLF001
-                continue
-            error = await stop(name, reason, deadline)
-            if error is not None:
-                self._runtime._record_late_error(error)  # noqa: SLF001
+        deadline = time.monotonic() + self._stop_budget
+        errors = await self._steps.stop_all(reversed(self._members), reason, deadline)
+        self._steps.late_errors += errors

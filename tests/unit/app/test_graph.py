@@ -49,7 +49,7 @@ def through_attribute(e: Any) -> Any:
 
 
 def through_overridden_dependency(e: Any) -> Any:
-    dependency = providers.Dependency()
+    dependency: providers.Dependency[Any] = providers.Dependency()
     dependency.override(e)
     return dependency
 
@@ -90,7 +90,7 @@ def test_edge_through_nested_container_dependency() -> None:
     """A nested container fed a parent component links its users to that component."""
 
     class Storage(containers.DeclarativeContainer):
-        engine = providers.Dependency()
+        engine: providers.Dependency[Any] = providers.Dependency()
         repo = providers.Factory(lambda e: e, engine)
 
     class Root(containers.DeclarativeContainer):

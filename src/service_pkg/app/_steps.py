@@ -1,0 +1,170 @@
+"""Running one plan step: start or stop a component, or call a shutdown hook, and log it."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from service_pkg.app._di import Slot
+from service_pkg.app._state import ShutdownReason
+from service_pkg.exceptions import ComponentStopError, ComponentTimeoutError, StartError
+
+__all__ = ("Hook", "HookSpec", "Steps", "elapsed_ms")
+
+log = logging.getLogger("service_pkg.app")
+
+Hook = Callable[[], object]
+
+
+@dataclass(frozen=True, slots=True)
+class HookSpec:
+    """An ``on_shutdown`` registration."""
+
+    fn: Hook
+    priority: int
+    timeout: float
+
+
+class Steps:
+    """Starts and stops the nodes of a plan by name, each under its timeout, logging each.
+
+    Stops never raise (except a cancellation of the caller): they return the error to
+    collect. Failures of stops that happen outside an application stop (a gated group
+    stopping on ``LOST``) are kept in :attr:`late_errors` for the final report.
+    """
+
+    def __init__(self) -> None:
+        self.slots: dict[str, Slot] = {}
+        self.hooks: dict[str, HookSpec] = {}
+        self.late_errors: list[Exception] = []
+
+    def value(self, name: str) -> Any:
+        """The started value (or override) of a component."""
+        return self.slots[name].declared()
+
+    def is_started(self, name: str) -> bool:
+        """Whether the component runs (an override never does)."""
+        component = self.slots[name].component
+        return component is not None and component.started
+
+    async def start(self, name: str) -> None:
+        """Start one component under its ``start_timeout``.
+
+        Raises:
+            StartError: it failed or timed out (the cause says which).
+        """
+        component = self.slots[name].component
+        if component is None:
+            log.info("component overridden", extra={"component": name})
+            return
+        verbose = log.isEnabledFor(logging.INFO)
+        if verbose:
+            log.info("component starting", extra={"component": name})
+        began = time.perf_counter()
+        scope = asyncio.timeout(component.start_timeout)
+        try:
+            async with scope:
+                await component._start()  # noqa: SLF001
+        except TimeoutError as exc:
+            if not scope.expired():
+                raise _start_failed(name, exc, began) from exc
+            timeout = ComponentTimeoutError(name, "start", component.start_timeout)
+            raise _start_failed(name, timeout, began) from timeout
+        except Exception as exc:
+            raise _start_failed(name, exc, began) from exc
+        if verbose:
+            log.info(
+                "component started", extra={"component": name, "duration_ms": elapsed_ms(began)}
+            )
+
+    async def stop_all(
+        self,
+        names: Iterable[str],
+        reason: ShutdownReason,
+        deadline: float,
+    ) -> list[Exception]:
+        """Stop each node in order; return the errors, one per failed node."""
+        errors: list[Exception] = []
+        for name in names:
+            error = await self.stop(name, reason, deadline)
+            if error is not None:
+                errors.append(error)
+        return errors
+
+    async def stop(self, name: str, reason: ShutdownReason, deadline: float) -> Exception | None:
+        """Stop one node under ``min(its stop timeout, time left until deadline)``."""
+        hook = self.hooks.get(name)
+        if hook is not None:
+            call: Callable[[], Awaitable[object]] = lambda: _call_hook(hook.fn)  # noqa: E731
+            timeout = hook.timeout
+        else:
+            component = self.slots[name].component
+            if component is None or not component.started:
+                return None
+            call = lambda: component._stop(reason)  # noqa: E731, SLF001
+            timeout = component.stop_timeout
+        # Past the deadline the stop still runs, cancelled at its first suspension point.
+        timeout = max(0.0, min(timeout, deadline - time.monotonic()))
+        verbose = log.isEnabledFor(logging.INFO)
+        if verbose:
+            log.info("component stopping", extra={"component": name, "reason": reason.value})
+        began = time.perf_counter()
+        scope = asyncio.timeout(timeout)
+        try:
+            async with scope:
+                await call()
+        except TimeoutError as exc:
+            if scope.expired():
+                log.error(  # noqa: TRY400 - a timeout has no traceback worth printing
+                    "component stop timed out",
+                    extra={"component": name, "duration_ms": elapsed_ms(began)},
+                )
+                return ComponentTimeoutError(name, "stop", timeout)
+            return _stop_failed(name, exc, began)
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # our caller is cancelled (a forced exit): stop stopping
+            return _stop_failed(name, exc, began)
+        except Exception as exc:  # noqa: BLE001 - every stop must run; errors are collected
+            return _stop_failed(name, exc, began)
+        if verbose:
+            log.info(
+                "component stopped", extra={"component": name, "duration_ms": elapsed_ms(began)}
+            )
+        return None
+
+
+def _start_failed(name: str, exc: Exception, began: float) -> StartError:
+    log.error(
+        "component start failed",
+        exc_info=exc,
+        extra={"component": name, "duration_ms": elapsed_ms(began)},
+    )
+    return StartError(f"{name} failed to start: {exc}", name)
+
+
+def _stop_failed(name: str, exc: BaseException, began: float) -> Exception:
+    log.error(
+        "component stop failed",
+        exc_info=exc,
+        extra={"component": name, "duration_ms": elapsed_ms(began)},
+    )
+    error = ComponentStopError(f"{name} failed to stop: {exc!r}", name)
+    error.__cause__ = exc
+    return error
+
+
+async def _call_hook(fn: Hook) -> None:
+    result = fn()
+    if inspect.isawaitable(result):
+        await result
+
+
+def elapsed_ms(began: float) -> float:
+    return round((time.perf_counter() - began) * 1000, 3)
