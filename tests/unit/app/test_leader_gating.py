@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from dependency_injector import containers, providers
@@ -24,6 +24,22 @@ def gated_container(rec: Recorder, **jobs_flags: bool) -> containers.Declarative
         http = Component(rec.factory("http"), db, priority=Priority.HIGH)
 
     return Gated()
+
+
+def slow_start_container(rec: Recorder, release: asyncio.Event) -> containers.DeclarativeContainer:
+    """A gated `jobs` whose start waits for `release`."""
+
+    async def slow_jobs() -> AsyncIterator[str]:
+        rec.events.append("start jobs")
+        await release.wait()
+        yield "jobs"
+        rec.events.append("stop jobs")
+
+    class Slow(containers.DeclarativeContainer):
+        election = Component(manual_election)
+        jobs = Component(slow_jobs, leader=election)
+
+    return Slow()
 
 
 async def settle(condition: Callable[[], bool]) -> None:
@@ -89,18 +105,7 @@ async def test_gated_group_stops_before_always_on_components_at_shutdown(
 async def test_lost_during_start_is_honoured_right_after(rec: Recorder) -> None:
     """A LOST that arrives while the group starts stops it as soon as the start ends."""
     release = asyncio.Event()
-
-    async def slow_jobs() -> object:
-        rec.events.append("start jobs")
-        await release.wait()
-        yield "jobs"
-        rec.events.append("stop jobs")
-
-    class Slow(containers.DeclarativeContainer):
-        election = Component(manual_election)
-        jobs = Component(slow_jobs, leader=election)
-
-    container = Slow()
+    container = slow_start_container(rec, release)
     async with Application(container, install_signals=False):
         election = election_of(container)
         await settle(lambda: election.subscribers == 1)
@@ -168,18 +173,7 @@ async def test_election_iterator_ending_stops_the_group(
 async def test_shutdown_waits_for_a_gated_start_in_progress(rec: Recorder) -> None:
     """Stopping while the group starts lets that start finish, then stops the group."""
     release = asyncio.Event()
-
-    async def slow_jobs() -> object:
-        rec.events.append("start jobs")
-        await release.wait()
-        yield "jobs"
-        rec.events.append("stop jobs")
-
-    class Slow(containers.DeclarativeContainer):
-        election = Component(manual_election)
-        jobs = Component(slow_jobs, leader=election)
-
-    container = Slow()
+    container = slow_start_container(rec, release)
     app = Application(container, install_signals=False)
     await app.start()
     election = election_of(container)

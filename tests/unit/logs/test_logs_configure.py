@@ -20,16 +20,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("service_pkg.tests")
 
 
-@pytest.fixture(autouse=True)
-def _restore_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    level = root.level
-    yield
-    for handler in [h for h in root.handlers if isinstance(h, KitHandler)]:
-        root.removeHandler(handler)
-    root.setLevel(level)
-
-
 @pytest.fixture(name="foreign")
 def _foreign() -> Iterator[logging.Handler]:
     handler = logging.NullHandler()

@@ -5,28 +5,17 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
 
 from service_pkg.logs import bind_correlation_id, configure
-from service_pkg.logs._configure import KitHandler
 
 logger = logging.getLogger("service_pkg.tests")
 
 Install = Callable[..., io.StringIO]
-
-
-@pytest.fixture(autouse=True)
-def _restore_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    level = root.level
-    yield
-    for handler in [h for h in root.handlers if isinstance(h, KitHandler)]:
-        root.removeHandler(handler)
-    root.setLevel(level)
 
 
 @pytest.fixture(name="install")
