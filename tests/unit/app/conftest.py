@@ -52,9 +52,16 @@ class Recorder:
         return run
 
 
+async def settle(condition: Callable[[], bool]) -> None:
+    """Yield to the loop until ``condition()`` holds (at most 5 s)."""
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 - polls a double's state, bounded above
+            await asyncio.sleep(0)
+
+
 @pytest.fixture(name="rec")
 def _rec() -> Recorder:
     return Recorder()
 
 
-__all__ = ["Recorder", "ShutdownReason"]
+__all__ = ["Recorder", "ShutdownReason", "settle"]

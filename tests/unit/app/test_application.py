@@ -11,12 +11,13 @@ from service_pkg import Application, Component, Priority, RunState, ShutdownReas
 from service_pkg.exceptions import (
     ComponentStopError,
     ComponentTimeoutError,
+    ConfigError,
     PlanError,
     StartError,
     StopError,
 )
 
-from .conftest import Recorder
+from .conftest import Recorder, settle
 
 
 def chain_container(rec: Recorder) -> containers.DeclarativeContainer:
@@ -371,3 +372,77 @@ async def test_components_selects_the_needed_subgraph(rec: Recorder) -> None:
     app = Application(chain_container(rec), install_signals=False, components=["db"])
     async with app:
         assert rec.of("start") == ["redis", "db"]
+
+
+class TestOnShutdownValidation:
+    def test_non_callable_hook_is_a_config_error(self, rec: Recorder) -> None:
+        """on_shutdown refuses what it cannot call, naming fn."""
+        app = Application(chain_container(rec), install_signals=False)
+        with pytest.raises(ConfigError, match="fn must be callable"):
+            app.on_shutdown("x", 42, Priority.MEDIUM)  # type: ignore[arg-type]
+
+    def test_duplicate_hook_name_is_a_config_error(self, rec: Recorder) -> None:
+        """Hook names are unique, so logs and errors are unambiguous."""
+        app = Application(chain_container(rec), install_signals=False)
+        app.on_shutdown("x", rec.hook("x"), Priority.MEDIUM)
+        with pytest.raises(ConfigError, match="name"):
+            app.on_shutdown("x", rec.hook("x"), Priority.MEDIUM)
+
+    async def test_hook_after_the_stop_is_refused(self, rec: Recorder) -> None:
+        """A hook registered too late would never run; that is an error, not silence."""
+        app = Application(chain_container(rec), install_signals=False)
+        await app.stop()
+        with pytest.raises(RuntimeError, match="after the stop began"):
+            app.on_shutdown("late", rec.hook("late"), Priority.MEDIUM)
+
+
+async def test_stop_during_start_interrupts_it_and_rolls_back(rec: Recorder) -> None:
+    """stop() from another task while starting cancels the start and stops what ran."""
+
+    class Slow(containers.DeclarativeContainer):
+        first = Component(rec.factory("first"))
+        second = Component(rec.factory("second", hang_start=True), first)
+
+    app = Application(Slow(), install_signals=False)
+    starting = asyncio.create_task(app.start())
+    await settle(lambda: "start second" in rec.events)
+    await app.stop()
+    with pytest.raises(StartError, match="interrupted"):
+        await starting
+    assert rec.events == ["start first", "start second", "stop first"]
+    assert rec.reasons["first"] is ShutdownReason.REQUESTED
+    assert app.state is RunState.STOPPED
+
+
+async def test_unclean_rollback_is_reported_by_a_later_stop(rec: Recorder) -> None:
+    """If a rollback stop fails too, serve() returns 1 and stop() raises the StopError."""
+
+    class Two(containers.DeclarativeContainer):
+        first = Component(rec.factory("first", fail_stop=True))
+        second = Component(rec.factory("second", fail_start=True), first)
+
+    app = Application(Two(), install_signals=False)
+    assert await app.serve() == 1
+    with pytest.raises(StopError) as caught:
+        await app.stop()
+    assert caught.value.components == ("first",)
+
+
+async def test_serve_returns_1_for_an_invalid_container(rec: Recorder) -> None:
+    """A PlanError is logged and becomes exit code 1; nothing starts."""
+
+    class Bad(containers.DeclarativeContainer):
+        db = Component(rec.factory("db"), priority=Priority.IMMEDIATE)
+        http = Component(rec.factory("http"), db, priority=Priority.HIGH)
+
+    assert await Application(Bad(), install_signals=False).serve() == 1
+    assert rec.events == []
+
+
+def test_run_returns_the_exit_code_of_serve(rec: Recorder) -> None:
+    """run() drives serve() in a new loop; a failed start gives 1."""
+
+    class One(containers.DeclarativeContainer):
+        bad = Component(rec.factory("bad", fail_start=True))
+
+    assert Application(One(), install_signals=False).run() == 1

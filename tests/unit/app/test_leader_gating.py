@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from dependency_injector import containers, providers
@@ -13,7 +13,7 @@ from service_pkg.exceptions import PlanError, StartError
 from service_pkg.leader import LeaderEvent
 from service_pkg.testing import ManualElection, manual_election
 
-from .conftest import Recorder
+from .conftest import Recorder, settle
 
 
 def gated_container(rec: Recorder, **jobs_flags: bool) -> containers.DeclarativeContainer:
@@ -40,12 +40,6 @@ def slow_start_container(rec: Recorder, release: asyncio.Event) -> containers.De
         jobs = Component(slow_jobs, leader=election)
 
     return Slow()
-
-
-async def settle(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(5):
-        while not condition():  # noqa: ASYNC110 - polls a double's state, bounded above
-            await asyncio.sleep(0)
 
 
 @pytest.fixture(name="container")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service_pkg.app import Node, NodeKind, build_plan
+from service_pkg.app import Node, NodeKind, RunState, build_plan
 from service_pkg.exceptions import PlanError
 
 
@@ -132,3 +132,13 @@ def test_str_shows_start_stop_and_gated_groups() -> None:
     assert "start order:\n  1. election (priority 500)" in text
     assert "stop order:\n  1. jobs (priority 500, leader=election)" in text
     assert "gated by election (start on TAKEN, stop on LOST):\n  - jobs" in text
+
+
+def test_run_state_allows_only_forward_transitions() -> None:
+    """RunState is one-way: no restart, no skipping the stop."""
+    assert RunState.CREATED.can_become(RunState.STARTING)
+    assert RunState.STARTING.can_become(RunState.FAILED)
+    assert RunState.RUNNING.can_become(RunState.STOPPING)
+    assert not RunState.RUNNING.can_become(RunState.STOPPED)
+    assert not RunState.STOPPED.can_become(RunState.STARTING)
+    assert not RunState.FAILED.can_become(RunState.CREATED)
