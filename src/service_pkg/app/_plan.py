@@ -105,11 +105,12 @@ def build_plan(nodes: Sequence[Node], explain: Explain = _direct) -> Plan:
 
     stop = _stop_order(nodes, by_name, dependents, group)
     start = tuple(n for n in reversed(stop) if by_name[n].kind is not NodeKind.HOOK)
-    gated: dict[str, tuple[str, ...]] = {}
+    members: dict[str, list[str]] = {}
     for name in start:
         g = group[name]
         if g is not None:
-            gated[g] = (*gated.get(g, ()), name)
+            members.setdefault(g, []).append(name)
+    gated = {g: tuple(names) for g, names in members.items()}
     return Plan(
         start_order=start,
         stop_order=tuple(stop),
