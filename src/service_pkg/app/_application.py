@@ -181,6 +181,7 @@ class Application:
         """
         if self._state is not RunState.CREATED:
             raise RuntimeError(f"an Application starts once (state is {self._state.value})")
+        self._plan = None  # overrides made since the last look at the plan count
         plan = self.plan
         self._set_state(RunState.STARTING)
         if not self._serving:
@@ -191,6 +192,7 @@ class Application:
         self._readiness.start()
         began = time.perf_counter()
         started: list[str] = []
+        name = ""
         try:
             for name in plan.start_order:
                 if plan.group[name] is None:
@@ -199,7 +201,7 @@ class Application:
                     if name in plan.gated:
                         self._check_election(name)
         except BaseException as exc:
-            await self._rollback(started, exc)
+            await self._rollback(started, exc, name)
             raise
         for election, members in plan.gated.items():
             value = self._steps.value(election)
@@ -218,7 +220,7 @@ class Application:
             },
         )
 
-    async def _rollback(self, started: list[str], exc: BaseException) -> None:
+    async def _rollback(self, started: list[str], exc: BaseException, current: str) -> None:
         interrupted = isinstance(exc, asyncio.CancelledError) and self._interrupt is not None
         reason = self._interrupt if interrupted else ShutdownReason.START_FAILURE
         assert reason is not None  # noqa: S101 - narrowed by `interrupted`
@@ -239,7 +241,10 @@ class Application:
             self._set_state(RunState.STOPPING)
         self._set_state(RunState.FAILED if errors or not interrupted else RunState.STOPPED)
         if interrupted:
-            raise StartError(f"start interrupted ({reason.value}); rolled back", "") from None
+            raise StartError(
+                f"start interrupted ({reason.value}) while starting {current}; rolled back",
+                current,
+            ) from None
 
     def _check_election(self, name: str) -> None:
         value = self._steps.value(name)
