@@ -1,7 +1,8 @@
 """A tiny service run as a child process by test_signals.py.
 
 ``python signal_app.py MODE`` where MODE is ``graceful`` (stops at once), ``hang`` (its stop
-awaits forever) or ``block`` (its stop blocks the event loop with time.sleep). It prints
+awaits forever), ``block`` (its stop blocks the event loop with time.sleep) or ``thread``
+(a sync generator whose stop blocks its worker thread). It prints
 ``READY`` once started and ``STOPPED <reason>`` when its component's stop runs.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from dependency_injector import containers
 
@@ -26,8 +27,13 @@ def main(mode: str) -> int:
         if mode == "block":
             time.sleep(30)
 
+    def threaded() -> Iterator[str]:
+        reason = yield "threaded"
+        print(f"STOPPED {getattr(reason, 'value', reason)}", flush=True)
+        time.sleep(30)
+
     class Service(containers.DeclarativeContainer):
-        worker_ = Component(worker, stop_timeout=30)
+        worker_ = Component(threaded if mode == "thread" else worker, stop_timeout=30)
 
     app = Application(Service(), shutdown_timeout=60)
 

@@ -66,6 +66,16 @@ def test_second_sigint_during_a_hanging_stop_forces_exit_130(spawn: Spawn) -> No
     assert proc.wait(timeout=5) == 128 + signal.SIGINT
 
 
+def test_second_signal_exits_even_when_a_worker_thread_is_stuck(spawn: Spawn) -> None:
+    """A sync stop stuck in its worker thread cannot hold the process past the backstop."""
+    proc = spawn("thread")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "STOPPED signal"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=5) == 128 + signal.SIGTERM
+
+
 def test_second_signal_exits_even_when_the_loop_is_blocked(spawn: Spawn) -> None:
     """With the event loop stuck in blocking code, the backstop still exits 128 + signal."""
     proc = spawn("block")

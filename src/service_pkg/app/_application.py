@@ -7,6 +7,7 @@ import logging
 import signal
 import time
 from collections.abc import Collection
+from types import TracebackType
 from typing import Any, Self
 
 from dependency_injector import containers
@@ -14,11 +15,12 @@ from dependency_injector import containers
 from service_pkg.app._component import DEFAULT_STOP_TIMEOUT, _check_priority, _check_timeout
 from service_pkg.app._di import read_container
 from service_pkg.app._leader import GroupSupervisor
-from service_pkg.app._plan import Node, NodeKind, Plan, build_plan
+from service_pkg.app._plan import Explain, Node, NodeKind, Plan, build_plan
 from service_pkg.app._signals import SignalCatcher
 from service_pkg.app._state import RunState, ShutdownReason
 from service_pkg.app._steps import Hook, HookSpec, Steps, elapsed_ms
 from service_pkg.exceptions import (
+    ComponentStopError,
     ConfigError,
     PlanError,
     StartError,
@@ -31,8 +33,9 @@ __all__ = ("DEFAULT_SHUTDOWN_TIMEOUT", "Application")
 
 log = logging.getLogger("service_pkg.app")
 
-DEFAULT_SHUTDOWN_TIMEOUT = 60.0
-"""Seconds the whole stop may take; keep it below the orchestrator's kill deadline."""
+DEFAULT_SHUTDOWN_TIMEOUT = 25.0
+"""Seconds the whole stop may take: below Kubernetes' default 30 s grace period, so the
+application finishes its own stop before the kubelet's SIGKILL."""
 
 
 class Application:
@@ -86,6 +89,8 @@ class Application:
         self._readiness = readiness or ReadinessBarrier(ReadinessConfig(name="application"))
         self._steps = Steps()
         self._plan: Plan | None = None
+        self._nodes: list[Node] | None = None
+        self._explain: Explain = _direct_path
         self._state = RunState.CREATED
         self._signals: SignalCatcher | None = None
         self._signal: int | None = None
@@ -119,13 +124,15 @@ class Application:
     def plan(self) -> Plan:
         """The validated start/stop plan (built on first access, rebuilt after new hooks)."""
         if self._plan is None:
-            slots, nodes, graph = read_container(self._container)
-            self._steps.slots = {s.name: s for s in slots}
-            if self._only is not None:
-                nodes = _subgraph(nodes, self._only)
+            if self._nodes is None:
+                # Read once per start: a running application keeps the components it started.
+                slots, nodes, graph = read_container(self._container)
+                self._steps.slots = {s.name: s for s in slots}
+                self._nodes = nodes if self._only is None else _subgraph(nodes, self._only)
+                self._explain = graph.explain
             hooks = self._steps.hooks.items()
             hook_nodes = [Node(name, h.priority, kind=NodeKind.HOOK) for name, h in hooks]
-            self._plan = build_plan([*nodes, *hook_nodes], graph.explain)
+            self._plan = build_plan([*self._nodes, *hook_nodes], self._explain)
         return self._plan
 
     @property
@@ -148,8 +155,8 @@ class Application:
         """
         if not callable(fn):
             raise ConfigError("fn", fn, "must be callable")
-        if not name or name in self._steps.hooks:
-            raise ConfigError("name", name, "must be a non-empty name not used by another hook")
+        if not name or name in self._steps.hooks or name in self._steps.slots:
+            raise ConfigError("name", name, "must be a non-empty name no hook or component uses")
         if self._state in {RunState.STOPPING, RunState.STOPPED, RunState.FAILED}:
             raise RuntimeError("on_shutdown() after the stop began; register hooks earlier")
         self._steps.hooks[name] = HookSpec(
@@ -166,9 +173,15 @@ class Application:
         await self.start()
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        """Stop the application with reason ``REQUESTED`` unless it is already stopping."""
-        await self.stop(self._reason or ShutdownReason.REQUESTED)
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the application: reason ``ERROR`` if the body raised, else ``REQUESTED``."""
+        failed = exc_type is not None and issubclass(exc_type, Exception)
+        await self.stop(ShutdownReason.ERROR if failed else ShutdownReason.REQUESTED)
 
     async def start(self) -> None:
         """Start every always-on component in plan order, or roll back and raise.
@@ -181,14 +194,17 @@ class Application:
         """
         if self._state is not RunState.CREATED:
             raise RuntimeError(f"an Application starts once (state is {self._state.value})")
-        self._plan = None  # overrides made since the last look at the plan count
+        # Overrides made since the plan was last looked at count: read the container again.
+        self._nodes = None
+        self._plan = None
         plan = self.plan
+        if self._install_signals and self._signals is None:
+            signals = SignalCatcher(asyncio.get_running_loop(), self._on_signal)
+            signals.install()
+            self._signals = signals
         self._set_state(RunState.STARTING)
         if not self._serving:
             self._busy = asyncio.current_task()
-        if self._install_signals and self._signals is None:
-            self._signals = SignalCatcher(asyncio.get_running_loop(), self._on_signal)
-            self._signals.install()
         self._readiness.start()
         began = time.perf_counter()
         started: list[str] = []
@@ -295,6 +311,8 @@ class Application:
         except BaseException:
             # Forced exit (a second signal) or the caller cancelled us: the stop is abandoned.
             self._set_state(RunState.FAILED)
+            abandoned = ComponentStopError("stop abandoned before every component stopped", "")
+            self._stop_error = StopError("the stop was abandoned", [abandoned])
             raise
         finally:
             self._readiness.stop()
@@ -382,6 +400,10 @@ class Application:
         if not self._state.can_become(new):
             raise RuntimeError(f"state {self._state.value} cannot become {new.value}")
         self._state = new
+
+
+def _direct_path(src: str, dst: str) -> str:
+    return f"{src} → {dst}"
 
 
 def _subgraph(nodes: list[Node], wanted: frozenset[str]) -> list[Node]:

@@ -94,9 +94,10 @@ class GroupSupervisor:
             await self._lose()
 
     async def _apply(self, event: LeaderEvent) -> None:
-        if event is LeaderEvent.TAKEN:
+        # == and not `is`: an election may yield the plain Go numbers 1 and 2.
+        if event == LeaderEvent.TAKEN:
             await self._take()
-        elif event is LeaderEvent.LOST:
+        elif event == LeaderEvent.LOST:
             await self._lose()
 
     async def _take(self) -> None:

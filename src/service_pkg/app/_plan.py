@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -92,7 +93,9 @@ def build_plan(nodes: Sequence[Node], explain: Explain = _direct) -> Plan:
     """
     by_name = {n.name: n for n in nodes}
     if len(by_name) != len(nodes):
-        raise PlanError("duplicate component names in the plan")
+        counts = Counter(n.name for n in nodes)
+        twice = sorted(name for name, count in counts.items() if count > 1)
+        raise PlanError(f"names used twice in the plan: {', '.join(twice)}")
     dependents: dict[str, list[str]] = {n.name: [] for n in nodes}
     for n in nodes:
         for d in n.deps:

@@ -56,13 +56,14 @@ class SignalCatcher:
             signal.signal(sig, self._handle)
 
     def restore(self) -> None:
-        """Put the previous handlers back and disarm the backstop."""
+        """Put the previous handlers back.
+
+        An armed backstop stays armed: after a forced signal the process is leaving, and a
+        worker thread still stuck in a stop must not keep it alive past the grace period.
+        """
         for sig, previous in self._previous.items():
             signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
         self._previous.clear()
-        if self._backstop is not None:
-            self._backstop.cancel()
-            self._backstop = None
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self._count += 1

@@ -446,3 +446,63 @@ def test_run_returns_the_exit_code_of_serve(rec: Recorder) -> None:
         bad = Component(rec.factory("bad", fail_start=True))
 
     assert Application(One(), install_signals=False).run() == 1
+
+
+async def test_body_error_stops_with_reason_error(rec: Recorder) -> None:
+    """When the `async with app:` body raises, components stop with ShutdownReason.ERROR."""
+    with pytest.raises(LookupError):
+        async with Application(chain_container(rec), install_signals=False):
+            raise LookupError
+    assert set(rec.reasons.values()) == {ShutdownReason.ERROR}
+
+
+async def test_hook_named_like_a_component_is_a_config_error(rec: Recorder) -> None:
+    """Hook and component names share one namespace."""
+    app = Application(chain_container(rec), install_signals=False)
+    _ = app.plan
+    with pytest.raises(ConfigError, match="name"):
+        app.on_shutdown("db", rec.hook("db"), Priority.MEDIUM)
+
+
+async def test_running_app_stops_what_it_started_despite_later_overrides(rec: Recorder) -> None:
+    """An override or a hook added while running does not change what gets stopped."""
+    container = chain_container(rec)
+    app = Application(container, install_signals=False)
+    await app.start()
+    container.db.override(providers.Object("fake"))
+    app.on_shutdown("late", rec.hook("late"), Priority.MEDIUM)
+    await app.stop()
+    assert rec.of("stop") == ["http", "late", "db", "redis"]
+
+
+async def test_waiters_of_an_abandoned_stop_get_a_stop_error(rec: Recorder) -> None:
+    """If the task running stop() is cancelled, other stop() callers do not hear success."""
+
+    class One(containers.DeclarativeContainer):
+        slow = Component(rec.factory("slow", hang_stop=True))
+
+    app = Application(One(), install_signals=False)
+    await app.start()
+    first = asyncio.create_task(app.stop())
+    await settle(lambda: "stop slow" in rec.events)
+    second = asyncio.create_task(app.stop())
+    await asyncio.sleep(0)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    with pytest.raises(StopError, match="abandoned"):
+        await second
+    assert app.state is RunState.FAILED
+
+
+async def test_start_off_the_main_thread_fails_before_starting(rec: Recorder) -> None:
+    """install_signals needs the main thread; the refusal leaves the app untouched."""
+    app = Application(chain_container(rec))
+
+    def in_thread() -> None:
+        asyncio.run(app.start())
+
+    with pytest.raises(RuntimeError, match="main thread"):
+        await asyncio.to_thread(in_thread)
+    assert app.state is RunState.CREATED
+    assert rec.events == []

@@ -214,3 +214,36 @@ async def test_always_on_component_using_a_gated_one_is_a_plan_error(rec: Record
 
     with pytest.raises(PlanError, match=r"http \(always-on\) depends on jobs"):
         _ = Application(Wrong(), install_signals=False).plan
+
+
+async def test_plain_go_numbers_are_understood(rec: Recorder) -> None:
+    """An election yielding the ints 2 and 1 (the Go constants) drives the group too."""
+
+    class IntElection:
+        def __init__(self) -> None:
+            self.queue: asyncio.Queue[int] = asyncio.Queue()
+
+        async def events(self) -> AsyncIterator[int]:
+            while True:
+                yield await self.queue.get()
+
+        def is_leader(self) -> bool:
+            return False
+
+        @property
+        def epoch(self) -> int:
+            return 0
+
+    election = IntElection()
+
+    class Ints(containers.DeclarativeContainer):
+        leader = Component(manual_election)
+        jobs = Component(rec.factory("jobs"), leader=leader)
+
+    container = Ints()
+    container.leader.override(providers.Object(election))
+    async with Application(container, install_signals=False):
+        election.queue.put_nowait(2)
+        await settle(lambda: "start jobs" in rec.events)
+        election.queue.put_nowait(1)
+        await settle(lambda: "stop jobs" in rec.events)

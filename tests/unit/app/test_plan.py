@@ -142,3 +142,9 @@ def test_run_state_allows_only_forward_transitions() -> None:
     assert not RunState.RUNNING.can_become(RunState.STOPPED)
     assert not RunState.STOPPED.can_become(RunState.STARTING)
     assert not RunState.FAILED.can_become(RunState.CREATED)
+
+
+def test_duplicate_names_are_named() -> None:
+    """A name used twice is reported by name."""
+    with pytest.raises(PlanError, match="names used twice in the plan: a"):
+        build_plan([Node("a", 1), Node("a", 2, kind=NodeKind.HOOK)])
