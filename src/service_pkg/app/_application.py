@@ -14,7 +14,7 @@ from dependency_injector import containers
 
 from service_pkg.app._component import DEFAULT_STOP_TIMEOUT, _check_priority, _check_timeout
 from service_pkg.app._di import read_container
-from service_pkg.app._leader import GroupSupervisor
+from service_pkg.app._leader import GroupSupervisor, close_all
 from service_pkg.app._plan import Explain, Node, NodeKind, Plan, build_plan
 from service_pkg.app._signals import SignalCatcher
 from service_pkg.app._state import RunState, ShutdownReason
@@ -327,7 +327,7 @@ class Application:
 
     async def _stop_all(self, reason: ShutdownReason) -> list[Exception]:
         deadline = self._deadline()
-        await GroupSupervisor.close_all(self._supervisors, deadline)
+        await close_all(self._supervisors, deadline)
         # The plan already puts every gated group ahead of the always-on components.
         stops = await self._steps.stop_all(self.plan.stop_order, reason, deadline)
         return [*self._steps.late_errors, *stops]

@@ -11,7 +11,7 @@ from service_pkg.app._state import ShutdownReason
 from service_pkg.app._steps import Steps
 from service_pkg.leader import LeaderElection, LeaderEvent
 
-__all__ = ("GroupSupervisor",)
+__all__ = ("GroupSupervisor", "close_all")
 
 log = logging.getLogger("service_pkg.app")
 
@@ -44,34 +44,22 @@ class GroupSupervisor:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
 
-    @property
-    def running(self) -> bool:
-        """Whether the gated group is started."""
-        return self._running
-
     def spawn(self) -> None:
         """Start reading the election's events in a task the application owns."""
         self._task = asyncio.create_task(self._loop(), name=f"service_pkg:leader:{self._election}")
 
-    @staticmethod
-    async def close_all(supervisors: Sequence[GroupSupervisor], deadline: float) -> None:
-        """Stop reading events; let a transition in progress finish (within the deadline)."""
-        tasks = []
-        for supervisor in supervisors:
-            supervisor._closing = True  # noqa: SLF001
-            task = supervisor._task  # noqa: SLF001
-            if task is None or task.done():
-                continue
-            if not supervisor._busy:  # noqa: SLF001
-                task.cancel()
-            tasks.append(task)
-        if not tasks:
-            return
-        _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
+    def begin_close(self) -> asyncio.Task[None] | None:
+        """Stop reading events; return the task to wait for, if it still runs.
+
+        An idle supervisor is cancelled at once; one in the middle of a transition is left to
+        finish it (its loop ends right after).
+        """
+        self._closing = True
+        if self._task is None or self._task.done():
+            return None
+        if not self._busy:
+            self._task.cancel()
+        return self._task
 
     async def _loop(self) -> None:
         try:
@@ -124,3 +112,15 @@ class GroupSupervisor:
         deadline = time.monotonic() + self._stop_budget
         errors = await self._steps.stop_all(reversed(self._members), reason, deadline)
         self._steps.late_errors += errors
+
+
+async def close_all(supervisors: Sequence[GroupSupervisor], deadline: float) -> None:
+    """Close every supervisor; cancel transitions still running at ``deadline``."""
+    tasks = [t for t in (s.begin_close() for s in supervisors) if t is not None]
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
