@@ -51,7 +51,7 @@ $(STAMP): pyproject.toml
 		exit 1; \
 	fi
 	$(PY) -m pip install --quiet --upgrade 'pip>=$(PIP_MIN)'
-	$(PY) -m pip install --quiet --editable . --group dev
+	$(PY) -m pip install --quiet --editable '.[redis]' --group dev
 	@touch $@
 
 run: venv
@@ -85,6 +85,7 @@ test: venv servers
 	echo "make test: lint, typing and pytest passed"
 
 bench: venv
+	$(PY) -m pip install --quiet --group bench
 	@if [[ -z "$(BENCHMARKS)" ]]; then echo "bench: no benchmarks/*.py" >&2; exit 1; fi
 	@for f in $(BENCHMARKS); do \
 		echo "=== $$f"; \
