@@ -3,12 +3,22 @@
 * :class:`ManualClock`: a :class:`~service_pkg.clock.Clock` that moves when told.
 * :class:`ManualElection` and :func:`manual_election`: an election driven by ``take()`` /
   ``lose()``.
+* :class:`InMemoryLock` over a shared :class:`LockStore`: the ``RedisLock`` rules in memory.
 * :func:`run_components`: start only the subgraph a test needs and always stop it.
 """
 
 from service_pkg.testing._clock import ManualClock as ManualClock
 from service_pkg.testing._election import ManualElection as ManualElection
 from service_pkg.testing._election import manual_election as manual_election
+from service_pkg.testing._lock import InMemoryLock as InMemoryLock
+from service_pkg.testing._lock import LockStore as LockStore
 from service_pkg.testing._run import run_components as run_components
 
-__all__ = ("ManualClock", "ManualElection", "manual_election", "run_components")
+__all__ = (
+    "InMemoryLock",
+    "LockStore",
+    "ManualClock",
+    "ManualElection",
+    "manual_election",
+    "run_components",
+)

@@ -1,0 +1,133 @@
+"""The ``Lock`` protocol, its typed results and the TTL rule every backend shares."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from service_pkg.exceptions import ConfigError
+
+__all__ = (
+    "DEFAULT_KEY_PREFIX",
+    "GO_KEY_PREFIX",
+    "AcquireResult",
+    "AcquireStatus",
+    "ExtendResult",
+    "Lock",
+    "ReleaseResult",
+    "ttl_ms",
+)
+
+DEFAULT_KEY_PREFIX = "service-pkg:lock:"
+"""Key prefix of the Python kit's locks."""
+
+GO_KEY_PREFIX = "github.com/PavelAgarkov/service-pkg-block-prefix-"
+"""Key prefix of the Go ``locker`` package: use it so Go and Python candidates share a lock."""
+
+
+class AcquireStatus(enum.StrEnum):
+    """What an acquire attempt found."""
+
+    ACQUIRED = "acquired"
+    """The lock was free and is ours now, under a new fencing epoch."""
+    RENEWED = "renewed"
+    """We already held it (same token): its TTL was reset, the epoch is unchanged."""
+    HELD = "held"
+    """Another token holds it; ``ttl_ms`` says for how much longer at most."""
+    GRACE = "grace"
+    """The store lost its data (fresh or restarted Redis): nobody may acquire for one TTL,
+    so a leader that did not notice has passed its own deadline first."""
+
+
+@dataclass(frozen=True, slots=True)
+class AcquireResult:
+    """Outcome of :meth:`Lock.acquire`."""
+
+    status: AcquireStatus
+    epoch: int = 0
+    """Fencing token of our hold (0 when not acquired); only ever grows for a lock name."""
+    ttl_ms: int = -1
+    """For HELD/GRACE: milliseconds until the holder's lease (or the grace) ends; -1 unknown."""
+
+    @property
+    def acquired(self) -> bool:
+        """True for ACQUIRED and RENEWED: we hold the lock now."""
+        return self.status in {AcquireStatus.ACQUIRED, AcquireStatus.RENEWED}
+
+
+class ExtendResult(enum.StrEnum):
+    """Outcome of :meth:`Lock.extend`."""
+
+    EXTENDED = "extended"
+    """Our token still held the lock; its TTL was reset."""
+    NOT_OWNER = "not_owner"
+    """The lock expired or another token holds it: the hold is lost for good."""
+
+
+class ReleaseResult(enum.StrEnum):
+    """Outcome of :meth:`Lock.release`."""
+
+    RELEASED = "released"
+    """Our hold was deleted and waiters were notified."""
+    NOT_OWNER = "not_owner"
+    """We did not hold it (expired or taken); nothing was deleted."""
+
+
+@runtime_checkable
+class Lock(Protocol):
+    """A named, expiring lock held under a token unique to this object.
+
+    Contract for implementers: each call is one atomic step on the store; ``acquire`` with our
+    own token renews instead of locking us out; ``extend`` and ``release`` act only if our
+    token still holds the lock; ``release`` wakes :meth:`wait_released` callers; the epoch of
+    a lock name only grows, also across a store that lost its data.
+    """
+
+    @property
+    def name(self) -> str:
+        """The lock's name (without the key prefix)."""
+        ...
+
+    @property
+    def token(self) -> str:
+        """This holder's random token."""
+        ...
+
+    @property
+    def ttl(self) -> float:
+        """Lease length in seconds (whole milliseconds)."""
+        ...
+
+    async def acquire(self) -> AcquireResult:
+        """Take the lock if free or already ours; report who holds it otherwise."""
+        ...
+
+    async def extend(self) -> ExtendResult:
+        """Reset the TTL if our token still holds the lock."""
+        ...
+
+    async def release(self) -> ReleaseResult:
+        """Delete the lock if our token holds it and notify waiters."""
+        ...
+
+    async def wait_released(self, within: float) -> bool:
+        """Wait up to ``within`` seconds for a release notification; True if one came."""
+        ...
+
+
+def ttl_ms(field: str, seconds: object) -> int:
+    """Validate a TTL given in seconds and return it in whole milliseconds.
+
+    Raises:
+        ConfigError: not a number, not finite, below 1 ms, or not a whole number of ms.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise ConfigError(field, seconds, "must be a number of seconds")
+    if not math.isfinite(seconds) or seconds < 0.001:  # noqa: PLR2004 - 1 ms
+        raise ConfigError(field, seconds, "must be at least 0.001 s (1 ms)")
+    ms = round(seconds * 1000)
+    if abs(ms - seconds * 1000) > 1e-6:  # noqa: PLR2004 - float noise only
+        raise ConfigError(field, seconds, "must be a whole number of milliseconds")
+    return ms
