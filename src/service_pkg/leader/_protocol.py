@@ -1,4 +1,4 @@
-"""Leader election: the ``LeaderElection`` protocol the runtime gates components on.
+"""The ``LeaderElection`` protocol the runtime gates components on, and the election of one.
 
 A component declared with ``leader=election`` starts when ``election.events()`` yields
 :attr:`LeaderEvent.TAKEN` and stops when it yields :attr:`LeaderEvent.LOST` (or the iterator

@@ -1,0 +1,42 @@
+"""Leader election: the ``LeaderElection`` protocol and its lock-based implementation.
+
+A component declared with ``leader=election`` starts when ``election.events()`` yields
+:attr:`LeaderEvent.TAKEN` and stops when it yields :attr:`LeaderEvent.LOST` (or the iterator
+ends). The numbers are the Go ``watchdog`` constants (``LostAcquire = 1``,
+``TakenAcquire = 2``).
+
+* :class:`LockElection` / :func:`lock_election`: election over any
+  :class:`~service_pkg.lock.Lock`; :func:`leader_election` builds it over Redis.
+* :func:`standalone_election`: an election of one, leader from start to stop (development and
+  single-replica deployments).
+"""
+
+from service_pkg.leader._election import DEFAULT_EXPIRATION as DEFAULT_EXPIRATION
+from service_pkg.leader._election import ELECTION_CLICKHOUSE_BUSHER as ELECTION_CLICKHOUSE_BUSHER
+from service_pkg.leader._election import ELECTION_CRON as ELECTION_CRON
+from service_pkg.leader._election import (
+    ELECTION_SHK_ON_PLACE_STREAM_PROCESSOR_DOWNLOADER as ELECTION_SHK_ON_PLACE_STREAM_PROCESSOR_DOWNLOADER,  # noqa: E501
+)
+from service_pkg.leader._election import LeaderConfig as LeaderConfig
+from service_pkg.leader._election import LeaderStats as LeaderStats
+from service_pkg.leader._election import LockElection as LockElection
+from service_pkg.leader._election import lock_election as lock_election
+from service_pkg.leader._protocol import LeaderElection as LeaderElection
+from service_pkg.leader._protocol import LeaderEvent as LeaderEvent
+from service_pkg.leader._protocol import StandaloneElection as StandaloneElection
+from service_pkg.leader._protocol import standalone_election as standalone_election
+
+__all__ = (
+    "DEFAULT_EXPIRATION",
+    "ELECTION_CLICKHOUSE_BUSHER",
+    "ELECTION_CRON",
+    "ELECTION_SHK_ON_PLACE_STREAM_PROCESSOR_DOWNLOADER",
+    "LeaderConfig",
+    "LeaderElection",
+    "LeaderEvent",
+    "LeaderStats",
+    "LockElection",
+    "StandaloneElection",
+    "lock_election",
+    "standalone_election",
+)
