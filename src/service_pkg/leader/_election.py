@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from service_pkg.clock import Clock, SystemClock
 from service_pkg.exceptions import ConfigError
@@ -218,9 +217,7 @@ class LockElection:
             return
         self._closed = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await _cancel_and_wait(self._task)
         if self._leader:
             self._step_down("stop")
             try:
@@ -335,16 +332,23 @@ class LockElection:
         try:
             await asyncio.wait({task, sleeper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            sleeper.cancel()
-            if not task.done():
-                task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sleeper
-        if task.done() and not task.cancelled():
+            await _cancel_and_wait(task, sleeper)
+        if not task.cancelled():
             return task.result()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
         raise TimeoutError(f"lock call did not finish within {seconds:.3f} s")
+
+
+async def _cancel_and_wait(*tasks: asyncio.Future[Any]) -> None:
+    """Cancel what still runs and wait for it to end.
+
+    ``asyncio.wait`` never raises the tasks' own errors or cancellations, so a cancellation
+    of *our* caller still propagates (a ``suppress(CancelledError)`` here would swallow it).
+    """
+    pending = [t for t in tasks if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
 
 
 async def lock_election(

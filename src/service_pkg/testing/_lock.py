@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 
 from service_pkg.clock import Clock, SystemClock
@@ -156,8 +155,10 @@ class InMemoryLock:
         try:
             done, _ = await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (waiter, sleeper):
+            # Not `suppress(CancelledError)`: that would swallow our caller's cancellation.
+            pending = [t for t in (waiter, sleeper) if not t.done()]
+            for task in pending:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            if pending:
+                await asyncio.wait(pending)
         return waiter in done
