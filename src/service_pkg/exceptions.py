@@ -21,9 +21,16 @@
     │                                                 ``.component``, ``.phase``, ``.timeout``
     ├── StopError(ExceptionGroup, ServiceKitError)    the stop finished, but some stops failed or
     │                                                 timed out: one member per component
-    └── NotRunningError(ServiceKitError, RuntimeError)
-                                                      a signal was sent to a stopped readiness
-                                                      barrier (the Go "not running" error)
+    ├── NotRunningError(ServiceKitError, RuntimeError)
+    │                                                 a signal was sent to a stopped readiness
+    │                                                 barrier (the Go "not running" error)
+    └── SchedulerError(ServiceKitError)               a job scheduler refused an operation; ``.job``
+        ├── DuplicateJobError(SchedulerError, ValueError)
+        │                                             ``add()``: the name is taken (Go "job already
+        │                                             exists")
+        └── SchedulerRunningError(SchedulerError, RuntimeError)
+                                                      ``add()`` after ``start()`` (Go "already
+                                                      started"); stop the scheduler first
 
 Violations of the API contract itself (starting an application twice, calling a component that
 was never started) raise :class:`RuntimeError` with a message saying how to use it instead.
@@ -37,10 +44,13 @@ __all__ = (
     "ComponentStopError",
     "ComponentTimeoutError",
     "ConfigError",
+    "DuplicateJobError",
     "LifecycleError",
     "MissingDependencyError",
     "NotRunningError",
     "PlanError",
+    "SchedulerError",
+    "SchedulerRunningError",
     "ServiceKitError",
     "StartError",
     "StopError",
@@ -127,3 +137,27 @@ class StopError(ExceptionGroup[Exception], ServiceKitError):
 
 class NotRunningError(ServiceKitError, RuntimeError):
     """A readiness signal was sent while the barrier is not running."""
+
+
+class SchedulerError(ServiceKitError):
+    """A job scheduler refused an operation; ``job`` names the job it was about.
+
+    Raised by :meth:`service_pkg.scheduler.Scheduler.add`; the messages keep the Go wording
+    (``scheduler.add(<name>): ...``).
+    """
+
+    def __init__(self, message: str, job: str) -> None:
+        self.job = job
+        super().__init__(message)
+
+
+class DuplicateJobError(SchedulerError, ValueError):
+    """``add()`` was given a job whose name the scheduler already has (Go "job already exists")."""
+
+
+class SchedulerRunningError(SchedulerError, RuntimeError):
+    """``add()`` was called while the scheduler runs (Go "already started").
+
+    Jobs are declared before :meth:`~service_pkg.scheduler.Scheduler.start`; stop the
+    scheduler, add, and start it again.
+    """
