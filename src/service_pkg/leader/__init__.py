@@ -25,6 +25,7 @@ from service_pkg.leader._protocol import LeaderElection as LeaderElection
 from service_pkg.leader._protocol import LeaderEvent as LeaderEvent
 from service_pkg.leader._protocol import StandaloneElection as StandaloneElection
 from service_pkg.leader._protocol import standalone_election as standalone_election
+from service_pkg.leader._redis import leader_election as leader_election
 
 __all__ = (
     "DEFAULT_EXPIRATION",
@@ -37,6 +38,7 @@ __all__ = (
     "LeaderStats",
     "LockElection",
     "StandaloneElection",
+    "leader_election",
     "lock_election",
     "standalone_election",
 )

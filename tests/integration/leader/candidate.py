@@ -1,0 +1,106 @@
+"""One election candidate process for the fault tests (``test_faults.py``).
+
+``python candidate.py PORT EXPIRATION GRACE STALL`` runs an Application with a Redis client, a
+Redis leader election named ``faults`` and a leader-gated actor. The actor acts every 10 ms,
+but only while ``election.is_leader()``. Every event goes to stdout as one JSON line with
+``t = time.monotonic()`` (system-wide on Linux, so comparable across processes):
+``ready``, ``taken`` (epoch), ``lost``, ``act`` (epoch), ``stall``, ``exit``.
+SIGUSR1 blocks the event loop for STALL seconds with ``time.sleep`` (scenario S8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+
+from dependency_injector import containers, providers
+
+from service_pkg import Application, Component
+from service_pkg.leader import LeaderConfig, LeaderEvent, LockElection, leader_election
+from service_pkg.redis import RedisConfig, redis_client
+
+PID = os.getpid()
+
+
+def emit(event: str, **fields: object) -> None:
+    line = {"ev": event, "pid": PID, "t": time.monotonic(), **fields}
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
+
+
+async def actor(election: LockElection) -> AsyncIterator[None]:
+    async def act() -> None:
+        while True:
+            if election.is_leader():
+                emit("act", epoch=election.epoch)
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(act())
+    yield None
+    task.cancel()
+    await asyncio.wait({task})
+
+
+async def reporter(election: LockElection) -> AsyncIterator[None]:
+    async def report() -> None:
+        async for event in election.events():
+            if event == LeaderEvent.TAKEN:
+                emit("taken", epoch=election.epoch)
+            else:
+                emit("lost", epoch=election.epoch)
+
+    task = asyncio.create_task(report())
+    yield None
+    task.cancel()
+    await asyncio.wait({task})
+
+
+def main(port: int, expiration: float, grace: bool, stall: float) -> int:
+    class Candidate(containers.DeclarativeContainer):
+        redis = Component(
+            redis_client,
+            providers.Object(RedisConfig(url=f"redis://127.0.0.1:{port}/0")),
+        )
+        election = Component(
+            leader_election,
+            redis,
+            LeaderConfig(name="faults", expiration=expiration),
+            restart_grace=grace,
+        )
+        report = Component(reporter, election)
+        act = Component(actor, election, leader=election)
+
+    app = Application(Candidate(), shutdown_timeout=10)
+
+    async def serve() -> int:
+        loop = asyncio.get_running_loop()
+
+        def stall_loop() -> None:
+            emit("stall", seconds=stall)
+            time.sleep(stall)  # the scenario: a loop that does not run for a while
+
+        loop.add_signal_handler(signal.SIGUSR1, stall_loop)
+
+        async def announce() -> None:
+            await app.readiness.wait_ready()
+            emit("ready")
+
+        announcer = asyncio.create_task(announce())
+        try:
+            return await app.serve()
+        finally:
+            announcer.cancel()
+            emit("exit")
+
+    return asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    raise SystemExit(
+        main(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "1", float(sys.argv[4])),
+    )

@@ -1,0 +1,136 @@
+"""Candidate processes and the safety analysis of their event logs (prior-art §6.1 and §6.2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCRIPT = Path(__file__).with_name("candidate.py")
+ROOT = Path(__file__).resolve().parents[3]
+
+Record = dict[str, Any]
+
+
+class Candidate:
+    """One candidate process; its JSON lines are collected by a reader thread."""
+
+    def __init__(self, port: int, expiration: float, *, grace: bool, stall: float = 0.0) -> None:
+        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(SCRIPT),
+                str(port),
+                str(expiration),
+                "1" if grace else "0",
+                str(stall),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        self.pid = self.proc.pid
+        self.records: list[Record] = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._lock:
+                self.records.append(json.loads(line))
+
+    def events(self, kind: str) -> list[Record]:
+        with self._lock:
+            return [r for r in self.records if r["ev"] == kind]
+
+    def is_leading(self) -> bool:
+        """Whether its last taken/lost event was a taken."""
+        with self._lock:
+            states = [r["ev"] for r in self.records if r["ev"] in {"taken", "lost"}]
+        return bool(states) and states[-1] == "taken"
+
+    def send(self, sig: signal.Signals) -> float:
+        sent = time.monotonic()
+        self.proc.send_signal(sig)
+        return sent
+
+    def wait_exit(self, timeout: float = 15.0) -> int:
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        self._reader.join(5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def leader_of(candidates: Iterable[Candidate]) -> Candidate | None:
+    leading = [c for c in candidates if c.proc.poll() is None and c.is_leading()]
+    return leading[0] if len(leading) == 1 else None
+
+
+@dataclass(frozen=True)
+class Stale:
+    """An action under an epoch after a larger epoch was taken elsewhere."""
+
+    pid: int
+    epoch: int
+    t: float
+    newer_epoch: int
+    newer_t: float
+
+
+def stale_actions(candidates: Iterable[Candidate]) -> list[Stale]:
+    """Actions by one candidate after another one took a later epoch (should be none)."""
+    records = [r for c in candidates for r in c.records]
+    # When did each epoch begin? Its taken event, or its first action if that came earlier.
+    began: dict[int, tuple[float, int]] = {}
+    for r in records:
+        if r["ev"] in {"taken", "act"}:
+            t, pid = began.get(r["epoch"], (float("inf"), r["pid"]))
+            if r["t"] < t:
+                began[r["epoch"]] = (r["t"], r["pid"])
+    stale = []
+    for r in records:
+        if r["ev"] != "act":
+            continue
+        for epoch, (t, pid) in began.items():
+            if epoch > r["epoch"] and pid != r["pid"] and r["t"] > t:
+                stale.append(Stale(r["pid"], r["epoch"], r["t"], epoch, t))
+                break
+    return stale
+
+
+def transitions(candidates: Iterable[Candidate], since: float) -> int:
+    """taken + lost events after ``since``."""
+    return sum(
+        1
+        for c in candidates
+        for r in list(c.records)
+        if r["ev"] in {"taken", "lost"} and r["t"] > since
+    )
