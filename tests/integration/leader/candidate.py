@@ -4,7 +4,8 @@
 Redis leader election named ``faults`` and a leader-gated actor. The actor acts every 10 ms,
 but only while ``election.is_leader()``. Every event goes to stdout as one JSON line with
 ``t = time.monotonic()`` (system-wide on Linux, so comparable across processes):
-``ready``, ``taken`` (epoch), ``lost``, ``act`` (epoch), ``stall``, ``exit``.
+``ready``, ``taken`` (epoch), ``lost``, ``act`` (epoch), ``stopped`` (the gated actor),
+``stall``, ``exit``.
 SIGUSR1 blocks the event loop for STALL seconds with ``time.sleep`` (scenario S8).
 """
 
@@ -44,6 +45,7 @@ async def actor(election: LockElection) -> AsyncIterator[None]:
     yield None
     task.cancel()
     await asyncio.wait({task})
+    emit("stopped", epoch=election.epoch)
 
 
 async def reporter(election: LockElection) -> AsyncIterator[None]:

@@ -1,0 +1,127 @@
+"""Leader failover timings: S1 (SIGKILL) and S2 (SIGTERM) with E = 3 s, three candidates.
+
+Each trial waits for a stable leader and a random phase U(E/3, 2E/3) of its renew cycle,
+then kills (S1) or stops (S2) it, measures, and replaces the candidate. Every candidate acts
+every 10 ms only while ``is_leader()``; stale actions are counted over the whole run.
+
+* crash failover = t(first TAKEN by another candidate) - t(SIGKILL sent)
+* handover = t(first TAKEN by another candidate) - t(old leader's gated group stopped);
+  the stop itself (SIGTERM → group stopped) is reported apart as ``stop_ms``.
+
+Run: ``.venv/bin/python benchmarks/failover.py [--trials N]``. It starts its own
+``redis-server`` on a free port and ends it. Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.integration.leader.harness import (
+    Candidate,
+    leader_of,
+    stale_actions,
+    wait_until,
+)
+from tests.integration.redis_server import RedisServer
+
+E = 3.0
+
+
+def first_taken_after(group: list[Candidate], old: Candidate, since: float) -> float:
+    times = [r["t"] for c in group if c is not old for r in c.events("taken") if r["t"] > since]
+    return float(min(times))
+
+
+def trial(
+    server: RedisServer, group: list[Candidate], kind: str, rng: random.Random
+) -> dict[str, float]:
+    wait_until(lambda: leader_of(group) is not None, 10 * E, "a leader")
+    old = leader_of(group)
+    assert old is not None
+    time.sleep(rng.uniform(E / 3, 2 * E / 3))
+    sent = old.send(signal.SIGKILL if kind == "kill" else signal.SIGTERM)
+    wait_until(
+        lambda: any(c is not old and any(r["t"] > sent for r in c.events("taken")) for c in group),
+        3 * E,
+        "a new leader",
+    )
+    taken = first_taken_after(group, old, sent)
+    result = {"failover_s": taken - sent}
+    if kind == "term":
+        old.wait_exit()
+        stopped = old.events("stopped")[-1]["t"]
+        result["handover_ms"] = (taken - stopped) * 1000
+        result["stop_ms"] = (stopped - sent) * 1000
+    else:
+        old.wait_exit()
+    group.remove(old)
+    group.append(Candidate(server.port, E, grace=True))
+    wait_until(lambda: bool(group[-1].events("ready")), 20, "the replacement candidate")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trials", type=int, default=10)
+    args = parser.parse_args()
+    rng = random.Random(2026)
+    retired: list[Candidate] = []
+    with RedisServer() as server:
+        group = [Candidate(server.port, E, grace=True) for _ in range(3)]
+        try:
+            kills = []
+            terms = []
+            for _ in range(args.trials):
+                before = list(group)
+                kills.append(trial(server, group, "kill", rng))
+                retired += [c for c in before if c not in group]
+            for _ in range(args.trials):
+                before = list(group)
+                terms.append(trial(server, group, "term", rng))
+                retired += [c for c in before if c not in group]
+            stale = len(stale_actions([*retired, *group]))
+        finally:
+            for candidate in [*retired, *group]:
+                candidate.close()
+    crash = sorted(k["failover_s"] for k in kills)
+    handover = sorted(t["handover_ms"] for t in terms)
+    stop = sorted(t["stop_ms"] for t in terms)
+    print(f"E = {E:g} s, {args.trials} trials each, 3 candidates, loopback Redis")
+    med = statistics.median
+    print(f"S1 crash failover (s): min {crash[0]:.3f} median {med(crash):.3f} max {crash[-1]:.3f}")
+    print(f"S2 handover (ms): min {handover[0]:.1f} p50 {med(handover):.1f} max {handover[-1]:.1f}")
+    print(f"S2 stop (SIGTERM to group stopped, ms): p50 {med(stop):.1f} max {stop[-1]:.1f}")
+    print(f"stale actions: {stale}")
+    targets = {
+        "crash_failover_max_s <= E + 0.1": crash[-1] <= E + 0.1,
+        "crash_failover_median_s <= 0.85 E": statistics.median(crash) <= 0.85 * E,
+        "handover_p50_ms <= 20": statistics.median(handover) <= 20,
+        "stale_actions == 0": stale == 0,
+    }
+    for name, met in targets.items():
+        print(f"  {name}: {'met' if met else 'MISSED'}")
+    print(
+        json.dumps(
+            {
+                "benchmark": "failover",
+                "E_s": E,
+                "crash_failover_max_s": round(crash[-1], 3),
+                "crash_failover_median_s": round(statistics.median(crash), 3),
+                "handover_p50_ms": round(statistics.median(handover), 1),
+                "stale_actions": stale,
+            },
+        ),
+    )
+
+
+if __name__ == "__main__":
+    main()
