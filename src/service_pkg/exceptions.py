@@ -24,6 +24,12 @@
     ├── NotRunningError(ServiceKitError, RuntimeError)
     │                                                 a signal was sent to a stopped readiness
     │                                                 barrier (the Go "not running" error)
+    ├── BrokenResourceError(ServiceKitError, ConnectionError)
+    │                                                 a backend did not answer: e.g. the Redis
+    │                                                 ``PING`` at start failed; ``.address``
+    │                                                 (masked), ``__cause__`` = the driver error
+    ├── ClosedResourceError(ServiceKitError, RuntimeError)
+    │                                                 a resource was used after its ``aclose()``
     └── SchedulerError(ServiceKitError)               a job scheduler refused an operation; ``.job``
         ├── DuplicateJobError(SchedulerError, ValueError)
         │                                             ``add()``: the name is taken (Go "job already
@@ -41,6 +47,8 @@ from __future__ import annotations
 from typing import Literal
 
 __all__ = (
+    "BrokenResourceError",
+    "ClosedResourceError",
     "ComponentStopError",
     "ComponentTimeoutError",
     "ConfigError",
@@ -137,6 +145,25 @@ class StopError(ExceptionGroup[Exception], ServiceKitError):
 
 class NotRunningError(ServiceKitError, RuntimeError):
     """A readiness signal was sent while the barrier is not running."""
+
+
+class BrokenResourceError(ServiceKitError, ConnectionError):
+    """A backend the kit talks to did not answer or broke.
+
+    Raised by a component's start when its server is unreachable (the Redis ``PING`` of
+    :func:`service_pkg.redis.redis_client`), so a dependency that is down is a clear error
+    instead of a hang. ``address`` is the server's address with any password masked; the
+    driver's error is ``__cause__``. It is also a :class:`ConnectionError`, so code that
+    catches that keeps working.
+    """
+
+    def __init__(self, message: str, *, address: str) -> None:
+        self.address = address
+        super().__init__(message)
+
+
+class ClosedResourceError(ServiceKitError, RuntimeError):
+    """A resource was used after its own ``aclose()``: the calling code closed it."""
 
 
 class SchedulerError(ServiceKitError):

@@ -1,0 +1,289 @@
+"""``RedisConfig``, the URL rules (standalone, TLS, unix socket, Sentinel) and ``mask_url``."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from redis.asyncio.connection import URL_QUERY_ARGUMENT_PARSERS, parse_url
+
+from service_pkg.exceptions import ConfigError
+
+__all__ = ("RedisConfig", "mask_url")
+
+MASK = "***"
+"""What a password is replaced with wherever the kit prints an address."""
+
+_SCHEMES = ("redis", "rediss", "unix")
+_GO_DEFAULT_HOST = "localhost"
+_GO_DEFAULT_PORT = 6379
+# Query parameters redis-py understands in a standalone URL (its parsers plus string values).
+_STANDALONE_PARAMS = frozenset(URL_QUERY_ARGUMENT_PARSERS) | {"client_name", "username", "password"}
+# Query parameters of a Sentinel URL: the Go failover URL's own ones the kit maps.
+_SENTINEL_PARAMS = frozenset({"master_name", "addr", "db", "client_name"})
+_SECRET_PARAM = re.compile(r"pass|secret|token", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with every password replaced by ``***``.
+
+    Masks the password of the user-info part (``redis://user:***@host``) and every query
+    parameter whose name mentions a password, secret or token (``?password=***``). The rest
+    of the URL is kept, so the result still says where the client connects. A string that
+    does not parse as a URL is reduced to its scheme, never echoed.
+
+    .. versionadded:: 0.1.0
+    """
+    unparsable = f"{url.split('://', 1)[0] if '://' in url else '?'}://<unparsable>"
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a malformed port
+    except ValueError:
+        return unparsable
+    # An "@" after the host means a password with an unescaped "#" or "?" split the URL.
+    if "@" in parts.query or "@" in parts.fragment or "@" in parts.path:
+        return unparsable
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}{colon}{MASK if colon else ''}@{hostport}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_SECRET_PARAM.search(key) for key, _ in pairs):
+            masked = [(k, MASK if _SECRET_PARAM.search(k) else v) for k, v in pairs]
+            query = urlencode(masked, safe="*:/,[]")
+    # Not urlunsplit(): it drops the empty authority of unix:///path URLs.
+    return f"{parts.scheme}://{netloc}{parts.path}{'?' if query else ''}{query}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Standalone:
+    """Keyword arguments for a ``redis.asyncio.ConnectionPool`` parsed from the URL."""
+
+    kwargs: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentinel:
+    """A Go-style failover URL: sentinels, the master's name and the sentinels' login."""
+
+    master_name: str
+    sentinels: tuple[tuple[str, int], ...]
+    db: int
+    ssl: bool
+    username: str | None
+    password: str | None = field(repr=False)
+    client_name: str | None
+
+
+def _port(text: str, where: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:  # noqa: PLR2004 - TCP port range
+        raise ValueError(f"{where}: port {text!r} is not a number from 1 to 65535")
+    return int(text)
+
+
+def _host_port(text: str, where: str) -> tuple[str, int]:
+    """Split ``host:port`` (``[v6]:port`` too); the Go defaults fill what is missing."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":")
+    else:
+        host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+    return (host or _GO_DEFAULT_HOST, _port(port, where) if port else _GO_DEFAULT_PORT)
+
+
+def _db(path: str, query: dict[str, list[str]]) -> int:
+    text = query["db"][-1] if "db" in query else path.strip("/")
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise ValueError(f"database {text!r} is not a non-negative number")
+    return int(text)
+
+
+def _parse_sentinel(url: str) -> _Sentinel:
+    """Parse a Go failover URL (go-redis ``ParseFailoverURL``).
+
+    ``redis[s]://[user:password@]host:port[/db]?master_name=NAME[&addr=host:port...]``: the
+    host and every ``addr`` are sentinels; the user-info is the *sentinels'* login; the
+    master's password comes from :attr:`RedisConfig.password`.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        raise ValueError("a Sentinel URL (with master_name) must use redis:// or rediss://")
+    query: dict[str, list[str]] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        query.setdefault(key, []).append(value)
+    unknown = sorted(set(query) - _SENTINEL_PARAMS)
+    if unknown:
+        raise ValueError(
+            f"unsupported Sentinel URL parameter(s) {', '.join(unknown)}; supported: "
+            f"{', '.join(sorted(_SENTINEL_PARAMS))} (timeouts and retries are RedisConfig "
+            "fields)"
+        )
+    master_name = query["master_name"][-1].strip()
+    if not master_name:
+        raise ValueError("master_name is empty")
+    hostport = parts.netloc.rpartition("@")[2]
+    sentinels = [_host_port(hostport, "sentinel address")]
+    for addr in query.get("addr", []):
+        host, _, port = addr.rpartition(":")
+        if not host or not port:
+            raise ValueError(f"addr {addr!r} is not host:port")
+        sentinels.append(_host_port(addr, f"addr {addr!r}"))
+    client_name = query["client_name"][-1] if "client_name" in query else None
+    return _Sentinel(
+        master_name=master_name,
+        sentinels=tuple(sentinels),
+        db=_db(parts.path, query),
+        ssl=parts.scheme == "rediss",
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        client_name=client_name,
+    )
+
+
+def _parse_standalone(url: str) -> _Standalone:
+    parts = urlsplit(url)
+    names = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    unknown = sorted(names - _STANDALONE_PARAMS)
+    if unknown:
+        raise ValueError(f"unsupported URL parameter(s) {', '.join(unknown)}")
+    if parts.scheme == "unix":
+        if not parts.path:
+            raise ValueError("a unix:// URL needs the socket path: unix:///run/redis.sock")
+    else:
+        if parts.netloc.rpartition("@")[2].rpartition(":")[1]:
+            _host_port(parts.netloc.rpartition("@")[2], "address")
+        _db(parts.path, {})
+    return _Standalone(kwargs=dict(parse_url(url)))
+
+
+def _parse(url: str) -> _Standalone | _Sentinel:
+    """Parse a Redis URL; ``ValueError`` messages never contain the URL itself."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in _SCHEMES:
+        raise ValueError("must start with redis://, rediss:// or unix://")
+    query_names = {key for key, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+    if "master_name" in query_names:
+        return _parse_sentinel(url)
+    return _parse_standalone(url)
+
+
+def _positive_seconds(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(name, value, "must be a number of seconds")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(name, value, "must be a finite number of seconds > 0")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class RedisConfig:
+    """How to reach Redis: the URL plus the Go client's timeouts and retry policy.
+
+    URLs:
+
+    * ``redis://[user:password@]host[:port][/db]``: TCP; ``rediss://`` adds TLS;
+    * ``unix://[user:password@]/path/to/redis.sock[?db=N]``: a unix socket;
+    * ``redis[s]://[user:password@]sentinel:port[/db]?master_name=NAME[&addr=host:port]...``:
+      Redis Sentinel, as in Go (the failover URL of go-redis): the host and each ``addr`` are
+      sentinels, the user-info is the sentinels' login, :attr:`password` the master's.
+
+    A standalone URL may carry redis-py's own query parameters (``socket_timeout``,
+    ``max_connections``, ``protocol``...); as in redis-py they win over the fields below.
+
+    The defaults are the Go ``redis`` package's: dial timeout 10 s, read timeout 3 s, 5
+    retries, 2 s maximum backoff. Passwords never appear in ``repr()``/``str()``: the URL is
+    shown through :func:`mask_url` and the password fields as ``***``.
+
+    Raises:
+        ConfigError: a field is invalid; ``field`` names it, ``value`` is the masked value.
+
+    .. versionadded:: 0.1.0
+    """
+
+    url: str
+    """Where Redis is: ``redis://``, ``rediss://``, ``unix://`` or a Sentinel URL (above)."""
+    password: str | None = None
+    """Password of the Redis server (Go ``WithPassword``); overrides the URL's. With Sentinel,
+    the master's password (the URL's user-info is the sentinels' login)."""
+    sentinel_password: str | None = None
+    """Password of the sentinels (Go ``WithSentinelPassword``); overrides the URL's. Ignored
+    without ``master_name``, as in Go."""
+    connect_timeout: float = 10.0
+    """Seconds to establish a connection (Go ``DialTimeout``, default 10 s)."""
+    socket_timeout: float = 3.0
+    """Seconds to wait for a reply (Go ``ReadTimeout``, default 3 s)."""
+    retries: int = 5
+    """Retries of a command after a connection error or timeout (Go ``MaxRetries``, default 5;
+    0 disables). Each retry reconnects."""
+    min_backoff: float = 0.008
+    """Seconds of the first retry's backoff (go-redis ``MinRetryBackoff``, 8 ms); it doubles
+    per retry, with jitter, up to :attr:`max_backoff`."""
+    max_backoff: float = 2.0
+    """Longest backoff between retries in seconds (Go ``MaxRetryBackoff``, default 2 s)."""
+    decode_responses: bool = False
+    """Return ``str`` instead of ``bytes`` (redis-py's option)."""
+    max_connections: int | None = None
+    """Upper bound of the connection pool; ``None`` is redis-py's default (unbounded)."""
+    client_name: str | None = None
+    """``CLIENT SETNAME`` of every connection, shown by ``CLIENT LIST``."""
+
+    def __post_init__(self) -> None:
+        """Validate every field; the URL is parsed here, so a bad one fails at construction."""
+        url: object = self.url
+        if not isinstance(url, str) or not url.strip():
+            raise ConfigError("url", url if not isinstance(url, str) else "", "must be a URL")
+        try:
+            _parse(url)
+        except ValueError as exc:
+            raise ConfigError("url", mask_url(url), str(exc)) from None
+        for name in ("password", "sentinel_password", "client_name"):
+            value: object = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(name, MASK if "password" in name else value, "must be a str")
+        _positive_seconds("connect_timeout", self.connect_timeout)
+        _positive_seconds("socket_timeout", self.socket_timeout)
+        retries: object = self.retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigError("retries", retries, "must be an int >= 0")
+        _positive_seconds("min_backoff", self.min_backoff)
+        _positive_seconds("max_backoff", self.max_backoff)
+        if self.min_backoff > self.max_backoff:
+            raise ConfigError("min_backoff", self.min_backoff, "must be <= max_backoff")
+        limit: object = self.max_connections
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
+            raise ConfigError("max_connections", limit, "must be None or an int >= 1")
+        if not isinstance(self.decode_responses, bool):
+            raise ConfigError("decode_responses", self.decode_responses, "must be a bool")
+
+    def __repr__(self) -> str:
+        """Show every field with the URL masked and passwords as ``***``."""
+        shown = []
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name == "url":
+                value = mask_url(value)
+            elif name in {"password", "sentinel_password"} and value is not None:
+                value = MASK
+            shown.append(f"{name}={value!r}")
+        return f"RedisConfig({', '.join(shown)})"
+
+    __str__ = __repr__
+
+    @property
+    def address(self) -> str:
+        """The URL with passwords masked: what logs and errors name."""
+        return mask_url(self.url)
+
+    @property
+    def sentinel(self) -> bool:
+        """True when the URL names a Sentinel master (``master_name``)."""
+        return isinstance(_parse(self.url), _Sentinel)

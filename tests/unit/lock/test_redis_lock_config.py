@@ -1,0 +1,106 @@
+"""``RedisLockConfig``, ``RedisLock`` construction and the packed scripts: no network."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import sys
+
+import pytest
+import redis.asyncio as aredis
+
+from service_pkg.exceptions import ConfigError, MissingDependencyError
+from service_pkg.lock import (
+    DEFAULT_KEY_PREFIX,
+    GO_KEY_PREFIX,
+    Lock,
+    RedisLock,
+    RedisLockConfig,
+)
+from service_pkg.lock._scripts import ACQUIRE, RELEASE, pack
+
+
+class TestConfig:
+    def test_defaults(self) -> None:
+        """TTL 30 s (Go's default expiration), the Python prefix, restart grace on."""
+        config = RedisLockConfig()
+        assert (config.ttl, config.prefix, config.restart_grace) == (30.0, DEFAULT_KEY_PREFIX, True)
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("ttl", 0), ("ttl", 0.0004), ("prefix", None), ("restart_grace", "yes")],
+    )
+    def test_bad_values_raise_config_error_naming_the_field(
+        self, field: str, value: object
+    ) -> None:
+        """Each invalid field is rejected at construction and named."""
+        with pytest.raises(ConfigError) as caught:
+            RedisLockConfig(**{field: value})  # type: ignore[arg-type]
+        assert caught.value.field == field
+
+    def test_config_is_frozen(self) -> None:
+        """A config cannot be changed after construction."""
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            RedisLockConfig().ttl = 1  # type: ignore[misc]
+
+
+class TestConstruction:
+    async def test_key_is_prefix_plus_name_and_nothing_is_sent(self) -> None:
+        """A new lock knows its key and token and has not touched the network."""
+        client = aredis.Redis(host="127.0.0.1", port=1)
+        lock = RedisLock(client, "cron", RedisLockConfig(prefix=GO_KEY_PREFIX))
+        assert isinstance(lock, Lock)
+        assert lock.key == GO_KEY_PREFIX + "cron"
+        assert len(lock.token) == 32
+        assert lock.ttl == 30.0
+        assert not lock.holding
+        await lock.aclose()
+        await client.aclose()
+
+    @pytest.mark.parametrize("name", ["", None, 5])
+    def test_name_must_be_a_non_empty_str(self, name: object) -> None:
+        """An empty or non-str name is a ConfigError naming ``name``."""
+        with pytest.raises(ConfigError) as caught:
+            RedisLock(aredis.Redis(), name)  # type: ignore[arg-type]
+        assert caught.value.field == "name"
+
+
+class TestScripts:
+    def test_commands_are_resp_arrays_of_bulk_strings(self) -> None:
+        """pack() writes the RESP request format Redis expects."""
+        assert pack(b"GET", b"k") == b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"
+
+    def test_release_command_names_the_script_key_token_and_channel(self) -> None:
+        """The packed release is EVALSHA <sha> 1 <key> <token> <key>:released."""
+        command = RELEASE.call((b"k",), (b"t", b"k:released"))
+        assert command == pack(b"EVALSHA", RELEASE.sha, b"1", b"k", b"t", b"k:released")
+        assert len(ACQUIRE.sha) == 40
+
+
+class TestWithoutRedisPy:
+    def test_lock_module_and_in_memory_lock_work_without_redis_py(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Without redis-py, service_pkg.lock imports; RedisLock names the extra to install."""
+        for name in [m for m in sys.modules if m == "redis" or m.startswith("redis.")]:
+            monkeypatch.setitem(sys.modules, name, None)
+        monkeypatch.setitem(sys.modules, "redis", None)
+        monkeypatch.delitem(sys.modules, "service_pkg.lock._redis")
+        lock_module = importlib.import_module("service_pkg.lock")
+        with pytest.raises(MissingDependencyError, match=r"pip install 'service-pkg\[redis\]'"):
+            _ = lock_module.RedisLock
+        with pytest.raises(AttributeError):
+            _ = lock_module.NoSuchThing
+
+    def test_redis_module_names_the_extra(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Importing service_pkg.redis without redis-py raises MissingDependencyError."""
+        for name in [m for m in sys.modules if m == "redis" or m.startswith("redis.")]:
+            monkeypatch.setitem(sys.modules, name, None)
+        monkeypatch.setitem(sys.modules, "redis", None)
+        for name in [m for m in sys.modules if m.startswith("service_pkg.redis")]:
+            monkeypatch.delitem(sys.modules, name)
+        with pytest.raises(MissingDependencyError) as caught:
+            importlib.import_module("service_pkg.redis")
+        assert caught.value.extra == "redis"
+        assert "pip install 'service-pkg[redis]'" in str(caught.value)
+        assert isinstance(caught.value, ImportError)
