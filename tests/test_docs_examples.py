@@ -1,4 +1,4 @@
-"""Every ```python block of docs/lifecycle.md and README.md runs, and prints what the page shows.
+"""Every ```python block of docs/lifecycle.md, docs/leader-election.md and README.md runs, and prints what the page shows.
 
 Each block runs in a fresh interpreter (``python -W error``, ``src`` on the path, a temporary
 working directory) as the body of a module named ``docs_example``, so a block guarded by
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ("docs/lifecycle.md", "README.md")
+PAGES = ("docs/lifecycle.md", "README.md", "docs/leader-election.md")
 TIMEOUT = 45.0
 
 # Runs the code read from stdin as the module ``docs_example``. The code is padded with blank
