@@ -1,4 +1,4 @@
-"""Every ```python block of docs/lifecycle.md, docs/leader-election.md and README.md runs, and prints what the page shows.
+"""Every ```python block of the executed pages runs, and prints what the page shows.
 
 Each block runs in a fresh interpreter (``python -W error``, ``src`` on the path, a temporary
 working directory) as the body of a module named ``docs_example``, so a block guarded by
