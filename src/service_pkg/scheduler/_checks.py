@@ -1,0 +1,39 @@
+"""Shared validation of durations (seconds)."""
+
+from __future__ import annotations
+
+import math
+
+from service_pkg.exceptions import ConfigError
+
+__all__ = ("check_seconds", "seconds")
+
+
+def check_seconds(
+    field: str,
+    value: object,
+    *,
+    allow_none: bool = False,
+    allow_zero: bool = False,
+) -> float | None:
+    """Validate a duration in seconds; return it as a float (``None`` if allowed and given).
+
+    Raises:
+        ConfigError: not a finite number, negative, zero without ``allow_zero``, or ``None``
+            without ``allow_none``; ``.field`` is ``field``.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(field, value, "must be a number of seconds")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(field, value, f"must be a finite number of seconds {bound}")
+    return float(value)
+
+
+def seconds(field: str, value: object, *, allow_zero: bool = False) -> float:
+    """:func:`check_seconds` for a value that may not be ``None``."""
+    checked = check_seconds(field, value, allow_zero=allow_zero)
+    assert checked is not None  # noqa: S101 - allow_none is False
+    return checked

@@ -1,0 +1,429 @@
+"""One start of a scheduler: the dispatcher over a timer heap, the runs, and the stop.
+
+One dispatcher task sleeps until the earliest heap entry is due (a job's slot, or a run's
+deadline when the clock is not the loop's), handles everything due, and sleeps again. It is
+woken early when an earlier entry is pushed. Runs are tasks the engine owns, in ``_runs``;
+the stop waits for every one of them, up to its bound, and keeps the ones it gives up on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+
+from service_pkg.clock import Clock, SystemClock
+from service_pkg.leader import LeaderElection
+from service_pkg.scheduler._config import OverlapPolicy, SchedulerConfig, StopMode
+from service_pkg.scheduler._job import JobState
+from service_pkg.scheduler._stats import RunContext, StopReport
+
+__all__ = ("CHUNK", "Engine", "log")
+
+log = logging.getLogger("service_pkg.scheduler")
+
+CHUNK = 128
+"""Runs started before the dispatcher yields to the loop, so the first runs of an aligned
+burst start before the last ones are created."""
+
+_Entry = tuple[float, int, JobState, int]
+"""``(when, job.index, job, 0)`` for a slot, ``(when, job.index, job, run_id)`` for a deadline.
+
+The job's index (its place in the add order) breaks ties without a counter per entry, so
+slots due at the same instant start in the order the jobs were added."""
+
+
+_new_tuple = tuple.__new__
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class Engine:
+    """Runs a fixed set of jobs from :meth:`start` until :meth:`stop` returns."""
+
+    def __init__(
+        self,
+        jobs: Iterable[JobState],
+        config: SchedulerConfig,
+        clock: Clock,
+        wall_clock: Callable[[], float],
+        election: LeaderElection | None,
+    ) -> None:
+        self._jobs = tuple(jobs)
+        self._config = config
+        self._clock = clock
+        self._wall = wall_clock
+        self._election = election
+        # The loop's own timers are the clock's timers: no helper task per sleep or deadline,
+        # and time.monotonic itself instead of a method around it (two reads per run).
+        self._native = type(clock) is SystemClock
+        self._now: Callable[[], float] = time.monotonic if self._native else clock.monotonic
+        self._debug = False
+        self._loop = asyncio.get_running_loop()
+        self._extra = {"scheduler": config.name}
+        self._heap: list[_Entry] = []
+        self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
+        self._runs: dict[asyncio.Task[None], JobState] = {}
+        self._queue: deque[tuple[JobState, float]] = deque()
+        self._free = config.max_concurrent_runs
+        self._stopping = False
+        self._armed = math.inf
+        self._wake: asyncio.Future[None] | None = None
+        self._helpers: set[asyncio.Task[None]] = set()
+        self._drained: asyncio.Future[None] | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._completed = self._cancelled = self._dropped = 0
+        self.report = StopReport()
+        self.abandoned: set[asyncio.Task[None]] = set()
+
+    @property
+    def running(self) -> int:
+        """Runs in progress."""
+        return len(self._runs)
+
+    @property
+    def waiting(self) -> int:
+        """Slots waiting for a concurrency slot."""
+        return len(self._queue)
+
+    # --- start and dispatch ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Compute every job's first slot and start the dispatcher."""
+        now, wall = self._clock.monotonic(), self._wall()
+        for job in self._jobs:
+            cursor = job.config.trigger.cursor()
+            job.reset(cursor)
+            first = cursor.first(now, wall, run_immediately=job.config.run_immediately)
+            if first is not None:
+                self._push_slot(job, first)
+        self._dispatcher = self._loop.create_task(
+            self._dispatch(), name=f"service_pkg.scheduler:{self._config.name}:dispatcher"
+        )
+
+    def _push_slot(self, job: JobState, slot: float) -> None:
+        job.slot = slot
+        jitter = job.config.jitter
+        when = slot + self._rng.random() * jitter if jitter else slot
+        self._push((when, job.index, job, 0))
+
+    def _push(self, entry: _Entry) -> None:
+        heapq.heappush(self._heap, entry)
+        if entry[0] < self._armed and self._wake is not None:
+            _wake(self._wake)
+
+    async def _dispatch(self) -> None:
+        heap, clock_now = self._heap, self._now
+        while True:
+            now = clock_now()
+            if not heap or heap[0][0] > now:
+                await self._sleep(heap[0][0] - now if heap else None)
+                continue
+            wall = self._wall()
+            # Read once per wake-up: the runs started in this batch log at DEBUG or not.
+            self._debug = log.isEnabledFor(logging.DEBUG)
+            started = 0
+            while heap and heap[0][0] <= now:
+                when, _, job, run_id = heapq.heappop(heap)
+                if run_id:
+                    self._expire(job, run_id)
+                    continue
+                if self._stopping:
+                    continue
+                try:
+                    started += self._due(job, when, now, wall)
+                except Exception:
+                    log.exception("job scheduling failed", extra={**self._extra, "job": job.name})
+                if started >= CHUNK:
+                    await asyncio.sleep(0)
+                    now, wall, started = clock_now(), self._wall(), 0
+
+    async def _sleep(self, delay: float | None) -> None:
+        fut = self._wake = self._loop.create_future()
+        handle: asyncio.TimerHandle | None = None
+        if delay is not None:
+            self._armed = self._clock.monotonic() + delay
+            if self._native:
+                handle = self._loop.call_later(delay, _wake, fut)
+            else:
+                helper = self._loop.create_task(self._clock_wake(delay, fut))
+                self._helpers.add(helper)
+                helper.add_done_callback(self._helpers.discard)
+        try:
+            await fut
+        finally:
+            self._wake, self._armed = None, math.inf
+            if handle is not None:
+                handle.cancel()
+            for helper in self._helpers:
+                helper.cancel()
+
+    async def _clock_wake(self, delay: float, fut: asyncio.Future[None]) -> None:
+        await self._clock.sleep(delay)
+        _wake(fut)
+
+    def _due(self, job: JobState, when: float, now: float, wall: float) -> int:
+        """Handle a slot that came due; return 1 if a run was started."""
+        assert job.cursor is not None  # noqa: S101 - set at start
+        slot = job.slot
+        candidate, missed, following = job.cursor.advance(slot, now, wall)
+        if following is not None:
+            job.slot = following
+            jitter = job.config.jitter
+            if jitter:
+                following += self._rng.random() * jitter
+            heapq.heappush(self._heap, (following, job.index, job, 0))
+        elif log.isEnabledFor(logging.DEBUG):
+            log.debug("job has no more slots", extra={**self._extra, "job": job.name})
+        if missed:
+            job.missed += missed
+            log.warning(
+                "job runs missed",
+                extra={**self._extra, "job": job.name, "missed": missed, "reason": "stall"},
+            )
+        # The slot that fired keeps its jitter; a later slot caught up after a stall has none.
+        return self._offer(job, when if candidate == slot else candidate, now)
+
+    def _offer(self, job: JobState, scheduled: float, now: float) -> int:
+        if job.task is not None or job.waiting:
+            if (
+                job.config.overlap is OverlapPolicy.DEFER
+                and job.pending is None
+                and job.task in self._runs
+            ):
+                job.pending = scheduled
+                log.info("job run deferred: previous run still running", extra=self._job(job))
+            else:
+                job.skipped += 1
+                log.warning("job run skipped: previous run still running", extra=self._job(job))
+            return 0
+        grace = job.config.misfire_grace
+        if grace is not None and now - scheduled > grace:
+            job.missed += 1
+            log.warning(
+                "job runs missed",
+                extra={**self._extra, "job": job.name, "missed": 1, "reason": "misfire_grace"},
+            )
+            return 0
+        if self._free is not None:
+            if not self._free:
+                job.waiting = True
+                self._queue.append((job, scheduled))
+                return 0
+            self._free -= 1
+        job.run_id += 1
+        job.started = False
+        task = self._loop.create_task(self._run(job, scheduled, job.run_id), name=job.name)
+        job.task = task
+        self._runs[task] = job
+        return 1
+
+    def _job(self, job: JobState) -> dict[str, object]:
+        return {**self._extra, "job": job.name}
+
+    def _expire(self, job: JobState, run_id: int) -> None:
+        scope = job.scope
+        if scope is not None and job.run_id == run_id:
+            scope.reschedule(self._loop.time())
+
+    # --- runs ----------------------------------------------------------------------------
+
+    async def _run(self, job: JobState, scheduled: float, run_id: int) -> None:
+        # Bookkeeping happens in `finally`, inside the run's own task, so a run costs no done
+        # callback; a run cancelled before its first step is handled by the stop instead.
+        ctx: RunContext | None = None
+        scope: asyncio.Timeout | None = None
+        cancelled = False
+        try:
+            ctx = self._begin(job, scheduled)
+            if ctx is None:
+                return
+            if ctx.deadline_at is None:
+                await job.func(ctx)
+            else:
+                async with asyncio.timeout(None) as scope:
+                    if self._native:
+                        scope.reschedule(self._loop.time() + (ctx.deadline_at - ctx.started_at))
+                    else:
+                        job.scope = scope
+                        self._push((ctx.deadline_at, job.index, job, run_id))
+                    await job.func(ctx)
+        except TimeoutError as exc:
+            self._timed_out(job, scope, exc)
+        except asyncio.CancelledError:
+            cancelled = True
+            job.cancelled += 1
+            log.info("job run cancelled", extra=self._job(job))
+            raise
+        except Exception:
+            job.failed += 1
+            log.exception("job run failed", extra=self._job(job))
+        else:
+            job.succeeded += 1
+        finally:
+            if ctx is not None:
+                self._end(job, ctx)
+            self._release(job, started=ctx is not None, cancelled=cancelled)
+
+    def _timed_out(self, job: JobState, scope: asyncio.Timeout | None, exc: TimeoutError) -> None:
+        if scope is not None and scope.expired():
+            job.timed_out += 1
+            log.error(
+                "job run timed out", extra={**self._job(job), "deadline_s": job.config.deadline}
+            )
+        else:
+            job.failed += 1
+            log.error("job run failed", extra=self._job(job), exc_info=exc)
+
+    def _end(self, job: JobState, ctx: RunContext) -> None:
+        job.scope = None
+        elapsed = self._now() - ctx.started_at
+        job.record_duration(elapsed)
+        if self._debug:
+            log.debug(
+                "job run finished",
+                extra={**self._job(job), "duration_ms": round(elapsed * 1e3, 3)},
+            )
+
+    def _begin(self, job: JobState, scheduled: float) -> RunContext | None:
+        """The last check before a run starts (leader?), then its context."""
+        election = self._election
+        epoch = None
+        if election is not None:
+            if not election.is_leader():
+                job.fenced += 1
+                log.info("job run not started: not leader", extra=self._job(job))
+                return None
+            epoch = election.epoch
+        started = self._now()
+        deadline = job.config.deadline
+        # tuple.__new__ skips RunContext.__new__, a Python-level wrapper (a hot path)
+        ctx: RunContext = _new_tuple(
+            RunContext,
+            (job.name, scheduled, started, epoch, None if deadline is None else started + deadline),
+        )
+        job.started = True
+        job.deadline_at = ctx.deadline_at
+        job.runs += 1
+        job.record_lateness(started - scheduled)
+        if self._debug:
+            log.debug(
+                "job run started",
+                extra={**self._job(job), "lateness_ms": round((started - scheduled) * 1e3, 3)},
+            )
+        return ctx
+
+    def _release(self, job: JobState, *, started: bool, cancelled: bool) -> None:
+        """A run ends: free its place, then start what waited for it."""
+        task = job.task
+        assert task is not None  # noqa: S101 - set by _offer, cleared only here
+        del self._runs[task]
+        job.task = None
+        if self._stopping:
+            if task in self.abandoned:
+                self.abandoned.discard(task)
+            elif not started:
+                self._dropped += 1
+            elif cancelled:
+                self._cancelled += 1
+            else:
+                self._completed += 1
+            if not self._runs and self._drained is not None:
+                _wake(self._drained)
+            return
+        if self._free is not None:
+            self._free += 1
+            now = self._clock.monotonic()
+            while self._free and self._queue:
+                waiting, scheduled = self._queue.popleft()
+                waiting.waiting = False
+                self._offer(waiting, scheduled, now)
+        if job.pending is not None:
+            scheduled, job.pending = job.pending, None
+            self._offer(job, scheduled, self._clock.monotonic())
+
+    def _unstarted_done(self, task: asyncio.Task[None]) -> None:
+        """A run cancelled by the stop before its first step: its body never ran."""
+        self._release(self._runs[task], started=False, cancelled=True)
+
+    # --- stop ----------------------------------------------------------------------------
+
+    async def stop(self) -> StopReport:
+        """Stop dispatching, end the runs by their stop mode, and report.
+
+        Bounded by ``stop_timeout + cancel_timeout`` of clock time. The dispatcher keeps
+        enforcing deadlines until the runs are over. If the caller is cancelled, every run is
+        cancelled at once, the ones still going are abandoned, the report is kept in
+        :attr:`report`, and the cancellation goes on up.
+        """
+        began = self._clock.monotonic()
+        self._stopping = True
+        self._dropped += len(self._queue)
+        for job, _ in self._queue:
+            job.waiting = False
+        self._queue.clear()
+        for task, job in self._runs.items():
+            if not job.started:
+                task.cancel()
+                task.add_done_callback(self._unstarted_done)
+            elif job.config.stop_mode is not StopMode.GRACEFUL:
+                task.cancel()
+        try:
+            graceful = [j for j in self._runs.values() if j.config.stop_mode is StopMode.GRACEFUL]
+            if graceful:
+                await self._wait_runs(self._graceful_bound(graceful, began))
+            for task in self._runs:
+                task.cancel()
+            await self._wait_runs(self._config.cancel_timeout)
+        finally:
+            for task in self._runs:
+                task.cancel()
+            self.abandoned.update(self._runs)
+            self.report = StopReport(
+                completed=self._completed,
+                cancelled=self._cancelled,
+                dropped=self._dropped,
+                abandoned=len(self._runs),
+                abandoned_jobs=tuple(sorted({job.name for job in self._runs.values()})),
+                duration=self._clock.monotonic() - began,
+            )
+            await self._close_dispatcher()
+        return self.report
+
+    def _graceful_bound(self, graceful: list[JobState], now: float) -> float:
+        """How long GRACEFUL runs may go on: ``stop_timeout``, or until the last deadline.
+
+        When every one of them has a deadline, a run still going after the last one has
+        ignored its cancellation: waiting longer would not help.
+        """
+        bound = self._config.stop_timeout
+        deadlines = [job.deadline_at for job in graceful]
+        if all(d is not None for d in deadlines):
+            bound = min(bound, max(d for d in deadlines if d is not None) - now)
+        return max(0.0, bound)
+
+    async def _close_dispatcher(self) -> None:
+        own = [t for t in (self._dispatcher, *self._helpers) if t is not None]
+        for task in own:
+            task.cancel()
+        await asyncio.wait(own)
+
+    async def _wait_runs(self, seconds: float) -> None:
+        if not self._runs:
+            return
+        drained = self._drained = self._loop.create_future()
+        timer = self._loop.create_task(self._clock.sleep(seconds))
+        try:
+            await asyncio.wait([drained, timer], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._drained = None
+            timer.cancel()
+            await asyncio.wait([timer])
