@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from service_pkg.clock import Clock, SystemClock
 from service_pkg.exceptions import ConfigError
+from service_pkg.leader._fanout import EventFanout
 from service_pkg.leader._protocol import LeaderEvent
 from service_pkg.lock import AcquireStatus, ExtendResult, Lock, ttl_ms
 
@@ -149,7 +150,7 @@ class LockElection:
         self._deadline = 0.0
         self._renewed_at = 0.0
         self._stats = LeaderStats()
-        self._queues: list[asyncio.Queue[LeaderEvent | None]] = []
+        self._fanout = EventFanout()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -187,19 +188,9 @@ class LockElection:
         """True only while leader *and* before the local lease deadline."""
         return self._leader and self._clock.monotonic() < self._deadline
 
-    async def events(self) -> AsyncIterator[LeaderEvent]:
+    def events(self) -> AsyncIterator[LeaderEvent]:
         """Yield ``TAKEN``/``LOST`` transitions until the election stops."""
-        if self._closed:
-            return
-        queue: asyncio.Queue[LeaderEvent | None] = asyncio.Queue()
-        if self._leader:
-            queue.put_nowait(LeaderEvent.TAKEN)
-        self._queues.append(queue)
-        try:
-            while (event := await queue.get()) is not None:
-                yield event
-        finally:
-            self._queues.remove(queue)
+        return self._fanout.subscribe(lambda: self._leader)
 
     async def start(self) -> None:
         """Make the first acquire attempt, then run the lease loop in the background."""
@@ -220,16 +211,8 @@ class LockElection:
             await _cancel_and_wait(self._task)
         if self._leader:
             self._step_down("stop")
-            try:
-                await self._within(self._config.release_timeout_s, self._lock.release())
-            except Exception:
-                log.warning(
-                    "release failed; the lease will expire by itself",
-                    exc_info=True,
-                    extra={"election": self._config.name},
-                )
-        for queue in self._queues:
-            queue.put_nowait(None)
+            await self._release_quietly()
+        self._fanout.close()
         log.info("election stopped", extra={"election": self._config.name})
 
     # -- the loop ------------------------------------------------------------------------
@@ -288,6 +271,11 @@ class LockElection:
         sent = self._clock.monotonic()
         try:
             result = await self._within(self._period, self._lock.acquire())
+        except asyncio.CancelledError:
+            # The acquire may have succeeded just as we were cancelled, its reply dropped
+            # with the cancellation: release whatever our token holds so nothing is orphaned.
+            await self._release_quietly()
+            raise
         except Exception as exc:  # noqa: BLE001 - a follower just tries again later
             self._stats.acquire_failures += 1
             log.warning(
@@ -301,6 +289,17 @@ class LockElection:
         if result.status in {AcquireStatus.HELD, AcquireStatus.GRACE} and result.ttl_ms > 0:
             return min(result.ttl_ms / 1000 + self._rng.uniform(0.001, 0.01), self._period)
         return self._period
+
+    async def _release_quietly(self) -> None:
+        """Release if our token holds the lock, within the release timeout; never raise."""
+        try:
+            await self._within(self._config.release_timeout_s, self._lock.release())
+        except Exception:  # the lease expires by itself; log and go on
+            log.warning(
+                "release failed; the lease will expire by itself",
+                exc_info=True,
+                extra={"election": self._config.name},
+            )
 
     def _take(self, epoch: int, sent: float) -> None:
         self._leader = True
@@ -322,8 +321,7 @@ class LockElection:
         self._emit(LeaderEvent.LOST)
 
     def _emit(self, event: LeaderEvent) -> None:
-        for queue in self._queues:
-            queue.put_nowait(event)
+        self._fanout.emit(event)
 
     async def _within(self, seconds: float, call: Awaitable[T]) -> T:
         """Await ``call``, but give up (TimeoutError) after ``seconds`` of clock time."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 
 from service_pkg.leader import LeaderEvent
+from service_pkg.leader._fanout import EventFanout
 
 __all__ = ("ManualElection", "manual_election")
 
@@ -23,7 +23,7 @@ class ManualElection:
         self._leader = False
         self._epoch = 0
         self._closed = False
-        self._queues: list[asyncio.Queue[LeaderEvent | None]] = []
+        self._fanout = EventFanout()
         if leader:
             self.take()
 
@@ -31,7 +31,7 @@ class ManualElection:
         """Show leadership, epoch and subscribers."""
         return (
             f"<ManualElection leader={self._leader} epoch={self._epoch} "
-            f"subscribers={len(self._queues)}>"
+            f"subscribers={self.subscribers}>"
         )
 
     @property
@@ -42,7 +42,7 @@ class ManualElection:
     @property
     def subscribers(self) -> int:
         """How many ``events()`` iterators are open."""
-        return len(self._queues)
+        return self._fanout.subscribers
 
     def is_leader(self) -> bool:
         """Whether the last transition was ``take()``."""
@@ -65,29 +65,17 @@ class ManualElection:
 
     def emit(self, event: LeaderEvent) -> None:
         """Deliver ``event`` to every iterator as is (state unchanged)."""
-        for queue in self._queues:
-            queue.put_nowait(event)
+        self._fanout.emit(event)
 
     def close(self) -> None:
         """Lose leadership, then end every iterator."""
         self.lose()
         self._closed = True
-        for queue in self._queues:
-            queue.put_nowait(None)
+        self._fanout.close()
 
-    async def events(self) -> AsyncIterator[LeaderEvent]:
+    def events(self) -> AsyncIterator[LeaderEvent]:
         """Yield ``TAKEN`` first if leader, then every transition until :meth:`close`."""
-        if self._closed:
-            return
-        queue: asyncio.Queue[LeaderEvent | None] = asyncio.Queue()
-        if self._leader:
-            queue.put_nowait(LeaderEvent.TAKEN)
-        self._queues.append(queue)
-        try:
-            while (event := await queue.get()) is not None:
-                yield event
-        finally:
-            self._queues.remove(queue)
+        return self._fanout.subscribe(lambda: self._leader)
 
 
 async def manual_election(

@@ -22,6 +22,7 @@ class FaultyLock:
         self.unreachable = False
         self.hang_extend = False
         self.hang_acquire = False
+        self.hang_after_acquire = False
         self.calls: list[str] = []
 
     @property
@@ -42,7 +43,10 @@ class FaultyLock:
             raise ConnectionError("store unreachable")
         if self.hang_acquire:
             await asyncio.Event().wait()
-        return await self.inner.acquire()
+        result = await self.inner.acquire()
+        if self.hang_after_acquire:  # applied by the store, but the reply never comes back
+            await asyncio.Event().wait()
+        return result
 
     async def extend(self) -> ExtendResult:
         self.calls.append("extend")

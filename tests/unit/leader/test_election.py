@@ -198,6 +198,18 @@ async def test_stop_during_a_hanging_acquire_ends_cleanly(world: World) -> None:
     assert "release" not in lock_b.calls
 
 
+async def test_cancelled_start_releases_a_lock_whose_reply_was_lost(world: World) -> None:
+    """An acquire applied by the store but cancelled before its reply leaves no orphan."""
+    a, lock = world.candidate()
+    lock.hang_after_acquire = True
+    starting = asyncio.create_task(a.start())
+    await world.clock.advance_and_settle(0)
+    assert world.store.holder("cron") == lock.token
+    starting.cancel()
+    await asyncio.wait({starting})
+    assert world.store.holder("cron") is None
+
+
 async def test_stats_and_repr(world: World) -> None:
     """Counters and repr show the state."""
     a, _ = world.candidate()
