@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 import pytest
-from dependency_injector import containers, resources
+from dependency_injector import containers, providers, resources
 
 from service_pkg import Component, ShutdownReason
 from service_pkg.app import current_shutdown_reason
@@ -217,3 +217,29 @@ class TestFactoryKinds:
         async with run_components(container):
             with pytest.raises(RuntimeError, match="cannot be copied"):
                 copy.deepcopy(container.c)
+
+
+class TestInjection:
+    async def test_plain_values_and_components_are_injected_as_dependency_injector_would(
+        self,
+    ) -> None:
+        """Plain values pass as they are; components pass their started (or override) value."""
+        seen: list[object] = []
+
+        async def engine() -> AsyncIterator[str]:
+            yield "engine"
+
+        async def api(*args: object, **kwargs: object) -> AsyncIterator[None]:
+            seen.append((args, kwargs))
+            yield None
+
+        class C(containers.DeclarativeContainer):
+            db = Component(engine)
+            cache = Component(engine)
+            server = Component(api, db, 7, cache=cache, name="x")
+
+        container = C()
+        container.cache.override(providers.Object("fake-cache"))
+        async with run_components(container):
+            pass
+        assert seen == [(("engine", 7), {"cache": "fake-cache", "name": "x"})]
