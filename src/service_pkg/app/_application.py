@@ -12,7 +12,8 @@ from typing import Any, Self
 
 from dependency_injector import containers
 
-from service_pkg.app._component import DEFAULT_STOP_TIMEOUT, _check_priority, _check_timeout
+from service_pkg._checks import seconds
+from service_pkg.app._component import DEFAULT_STOP_TIMEOUT, _check_priority
 from service_pkg.app._di import read_container
 from service_pkg.app._leader import GroupSupervisor, close_all
 from service_pkg.app._plan import Explain, Node, NodeKind, Plan, build_plan
@@ -83,7 +84,7 @@ class Application:
             readiness: the barrier to drive; a new one named ``"application"`` by default.
         """
         self._container = container
-        self._shutdown_timeout = _check_timeout("shutdown_timeout", shutdown_timeout)
+        self._shutdown_timeout = seconds("shutdown_timeout", shutdown_timeout)
         self._install_signals = install_signals
         self._only = None if components is None else frozenset(components)
         self._readiness = readiness or ReadinessBarrier(ReadinessConfig(name="application"))
@@ -162,7 +163,7 @@ class Application:
         self._steps.hooks[name] = HookSpec(
             fn,
             _check_priority(priority),
-            _check_timeout("timeout", timeout),
+            seconds("timeout", timeout),
         )
         self._plan = None
 

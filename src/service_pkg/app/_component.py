@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import inspect
-import math
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, Generic, TypeVar, cast, overload
 
 from dependency_injector import providers, resources
 
+from service_pkg._checks import seconds
 from service_pkg.app._state import Priority, ShutdownReason, _reason
 from service_pkg.exceptions import ConfigError
 
@@ -135,8 +135,8 @@ class Component(providers.Resource[T], Generic[T]):
         self._factory = factory
         self._priority = _check_priority(priority)
         self._leader = _check_leader(leader)
-        self._start_timeout = _check_timeout("start_timeout", start_timeout)
-        self._stop_timeout = _check_timeout("stop_timeout", stop_timeout)
+        self._start_timeout = seconds("start_timeout", start_timeout)
+        self._stop_timeout = seconds("stop_timeout", stop_timeout)
 
     def __deepcopy__(self, memo: dict[Any, Any] | None = None) -> Component[T]:
         """Copy the provider with its lifecycle metadata (dependency-injector drops it)."""
@@ -244,14 +244,6 @@ def _check_priority(priority: object) -> int:
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise ConfigError("priority", priority, "must be an int (see service_pkg.Priority)")
     return int(priority)
-
-
-def _check_timeout(field: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(field, value, "must be a number of seconds")
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(field, value, "must be a finite number of seconds > 0")
-    return float(value)
 
 
 def _check_leader(leader: object) -> providers.Provider[Any] | None:

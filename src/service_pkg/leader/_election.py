@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from service_pkg._checks import check_seconds
 from service_pkg.clock import Clock, SystemClock
 from service_pkg.exceptions import ConfigError
 from service_pkg.leader._fanout import EventFanout
@@ -70,7 +70,7 @@ class LeaderConfig:
         if self.expiration < _MIN_EXPIRATION:
             raise ConfigError("expiration", self.expiration, "must be at least 0.1 s")
         for name in ("guard", "release_timeout"):
-            _check_optional_seconds(name, getattr(self, name))
+            check_seconds(name, getattr(self, name), allow_none=True)
         if self.guard is not None and self.guard >= self.expiration / 2:
             raise ConfigError("guard", self.guard, "must be < expiration / 2")
 
@@ -83,15 +83,6 @@ class LeaderConfig:
     def release_timeout_s(self) -> float:
         """The effective release timeout in seconds."""
         return self.release_timeout if self.release_timeout is not None else self.expiration / 3
-
-
-def _check_optional_seconds(name: str, value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(name, value, "must be a number of seconds or None")
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(name, value, "must be a positive number of seconds or None")
 
 
 @dataclass(slots=True)

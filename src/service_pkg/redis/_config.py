@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +9,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from redis.asyncio.connection import URL_QUERY_ARGUMENT_PARSERS, parse_url
 
+from service_pkg._checks import seconds
 from service_pkg.exceptions import ConfigError
 
 __all__ = ("RedisConfig", "mask_url")
@@ -175,13 +175,6 @@ def _parse(url: str) -> _Standalone | _Sentinel:
     return _parse_standalone(url)
 
 
-def _positive_seconds(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(name, value, "must be a number of seconds")
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(name, value, "must be a finite number of seconds > 0")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class RedisConfig:
     """How to reach Redis: the URL plus the Go client's timeouts and retry policy.
@@ -247,13 +240,13 @@ class RedisConfig:
             value: object = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise ConfigError(name, MASK if "password" in name else value, "must be a str")
-        _positive_seconds("connect_timeout", self.connect_timeout)
-        _positive_seconds("socket_timeout", self.socket_timeout)
+        seconds("connect_timeout", self.connect_timeout)
+        seconds("socket_timeout", self.socket_timeout)
         retries: object = self.retries
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise ConfigError("retries", retries, "must be an int >= 0")
-        _positive_seconds("min_backoff", self.min_backoff)
-        _positive_seconds("max_backoff", self.max_backoff)
+        seconds("min_backoff", self.min_backoff)
+        seconds("max_backoff", self.max_backoff)
         if self.min_backoff > self.max_backoff:
             raise ConfigError("min_backoff", self.min_backoff, "must be <= max_backoff")
         limit: object = self.max_connections

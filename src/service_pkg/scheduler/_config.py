@@ -7,8 +7,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from service_pkg._checks import check_seconds, seconds
 from service_pkg.exceptions import ConfigError
-from service_pkg.scheduler._checks import check_seconds, seconds
 from service_pkg.scheduler._stats import RunContext
 from service_pkg.scheduler._triggers import Cron, Every, Once
 

@@ -11,8 +11,8 @@ from dataclasses import KW_ONLY, dataclass, field
 from datetime import tzinfo
 from typing import Protocol
 
+from service_pkg._checks import seconds
 from service_pkg.exceptions import ConfigError
-from service_pkg.scheduler._checks import seconds
 from service_pkg.scheduler._cron import CronCursor, ParsedSpec, parse_spec
 
 __all__ = ("Cron", "Cursor", "Every", "IntervalCursor", "Once", "OnceCursor")

@@ -1,4 +1,4 @@
-"""Shared validation of durations (seconds)."""
+"""Shared validation of durations (seconds) for every config and declaration."""
 
 from __future__ import annotations
 
