@@ -47,6 +47,13 @@ def _container(rec: Recorder) -> containers.DeclarativeContainer:
     return gated_container(rec)
 
 
+async def subscribed(container: containers.DeclarativeContainer) -> ManualElection:
+    """The container's manual election, once the application's supervisor listens to it."""
+    election = election_of(container)
+    await settle(lambda: election.subscribers == 1)
+    return election
+
+
 def election_of(container: containers.DeclarativeContainer) -> ManualElection:
     election = container.election()
     assert isinstance(election, ManualElection)
@@ -59,9 +66,9 @@ async def test_gated_component_waits_for_taken(
 ) -> None:
     """Nothing gated starts while the election is a follower."""
     async with Application(container, install_signals=False):
-        await settle(lambda: election_of(container).subscribers == 1)
+        election = await subscribed(container)
         assert "start jobs" not in rec.events
-        election_of(container).take()
+        election.take()
         await settle(lambda: "start jobs" in rec.events)
 
 
@@ -71,8 +78,7 @@ async def test_gated_component_stops_on_lost_and_restarts_on_next_taken(
 ) -> None:
     """LOST stops the group with LEADERSHIP_LOST; the next TAKEN starts it again."""
     async with Application(container, install_signals=False):
-        election = election_of(container)
-        await settle(lambda: election.subscribers == 1)
+        election = await subscribed(container)
         election.take()
         await settle(lambda: rec.events.count("start jobs") == 1)
         election.lose()
@@ -88,8 +94,7 @@ async def test_gated_group_stops_before_always_on_components_at_shutdown(
 ) -> None:
     """At shutdown the gated group stops first, whatever the priorities say."""
     async with Application(container, install_signals=False):
-        election = election_of(container)
-        await settle(lambda: election.subscribers == 1)
+        election = await subscribed(container)
         election.take()
         await settle(lambda: "start jobs" in rec.events)
     assert rec.of("stop") == ["jobs", "http", "db"]
@@ -101,8 +106,7 @@ async def test_lost_during_start_is_honoured_right_after(rec: Recorder) -> None:
     release = asyncio.Event()
     container = slow_start_container(rec, release)
     async with Application(container, install_signals=False):
-        election = election_of(container)
-        await settle(lambda: election.subscribers == 1)
+        election = await subscribed(container)
         election.take()
         await settle(lambda: "start jobs" in rec.events)
         election.lose()
@@ -117,8 +121,7 @@ async def test_duplicate_events_do_nothing(
 ) -> None:
     """A repeated TAKEN or LOST is ignored: one start, one stop."""
     async with Application(container, install_signals=False):
-        election = election_of(container)
-        await settle(lambda: election.subscribers == 1)
+        election = await subscribed(container)
         election.take()
         election.emit(LeaderEvent.TAKEN)
         await settle(lambda: "start jobs" in rec.events)
@@ -141,8 +144,7 @@ async def test_failed_gated_start_rolls_back_and_keeps_the_app_running(rec: Reco
     container = Failing()
     app = Application(container, install_signals=False)
     async with app:
-        election = election_of(container)
-        await settle(lambda: election.subscribers == 1)
+        election = await subscribed(container)
         election.take()
         await settle(lambda: "stop queue" in rec.events)
         assert app.readiness.is_ready()
@@ -155,8 +157,7 @@ async def test_election_iterator_ending_stops_the_group(
 ) -> None:
     """When the election's events() ends, leadership can't be vouched for: the group stops."""
     async with Application(container, install_signals=False):
-        election = election_of(container)
-        await settle(lambda: election.subscribers == 1)
+        election = await subscribed(container)
         election.take()
         await settle(lambda: "start jobs" in rec.events)
         election.close()
@@ -170,8 +171,7 @@ async def test_shutdown_waits_for_a_gated_start_in_progress(rec: Recorder) -> No
     container = slow_start_container(rec, release)
     app = Application(container, install_signals=False)
     await app.start()
-    election = election_of(container)
-    await settle(lambda: election.subscribers == 1)
+    election = await subscribed(container)
     election.take()
     await settle(lambda: "start jobs" in rec.events)
     stopping = asyncio.create_task(app.stop())
