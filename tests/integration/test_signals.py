@@ -55,33 +55,28 @@ def test_sigterm_stops_gracefully_with_exit_code_0(spawn: Spawn) -> None:
     assert proc.stdout.read().strip() == "STOPPED signal"
 
 
-def test_second_sigint_during_a_hanging_stop_forces_exit_130(spawn: Spawn) -> None:
-    """A second SIGINT while a stop awaits forever cancels it and exits 128 + 2."""
-    proc = spawn("hang")
-    proc.send_signal(signal.SIGINT)
+def force_exit(spawn: Spawn, mode: str, sig: signal.Signals, timeout: float) -> int:
+    """Signal a child once, wait until its stop is under way, signal again; its exit code."""
+    proc = spawn(mode)
+    proc.send_signal(sig)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "STOPPED signal"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
+    return proc.wait(timeout=timeout)
+
+
+def test_second_sigint_during_a_hanging_stop_forces_exit_130(spawn: Spawn) -> None:
+    """A second SIGINT while a stop awaits forever cancels it and exits 128 + 2."""
     # The stop would hang for 30 s; exiting at all proves the force path.
-    assert proc.wait(timeout=5) == 128 + signal.SIGINT
+    assert force_exit(spawn, "hang", signal.SIGINT, timeout=5) == 128 + signal.SIGINT
 
 
 def test_second_signal_exits_even_when_a_worker_thread_is_stuck(spawn: Spawn) -> None:
     """A sync stop stuck in its worker thread cannot hold the process past the backstop."""
-    proc = spawn("thread")
-    proc.send_signal(signal.SIGTERM)
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "STOPPED signal"
-    proc.send_signal(signal.SIGTERM)
     # The stuck stop lasts 30 s; 10 s leaves room for a loaded machine.
-    assert proc.wait(timeout=10) == 128 + signal.SIGTERM
+    assert force_exit(spawn, "thread", signal.SIGTERM, timeout=10) == 128 + signal.SIGTERM
 
 
 def test_second_signal_exits_even_when_the_loop_is_blocked(spawn: Spawn) -> None:
     """With the event loop stuck in blocking code, the backstop still exits 128 + signal."""
-    proc = spawn("block")
-    proc.send_signal(signal.SIGTERM)
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "STOPPED signal"
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=5) == 128 + signal.SIGTERM
+    assert force_exit(spawn, "block", signal.SIGTERM, timeout=5) == 128 + signal.SIGTERM

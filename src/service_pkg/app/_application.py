@@ -16,7 +16,7 @@ from service_pkg._checks import seconds
 from service_pkg.app._component import DEFAULT_STOP_TIMEOUT, _check_priority
 from service_pkg.app._di import read_container
 from service_pkg.app._leader import GroupSupervisor, close_all
-from service_pkg.app._plan import Explain, Node, NodeKind, Plan, build_plan
+from service_pkg.app._plan import Explain, Node, NodeKind, Plan, build_plan, direct_path
 from service_pkg.app._signals import SignalCatcher
 from service_pkg.app._state import RunState, ShutdownReason
 from service_pkg.app._steps import Hook, HookSpec, Steps, elapsed_ms
@@ -91,7 +91,7 @@ class Application:
         self._steps = Steps()
         self._plan: Plan | None = None
         self._nodes: list[Node] | None = None
-        self._explain: Explain = _direct_path
+        self._explain: Explain = direct_path
         self._state = RunState.CREATED
         self._signals: SignalCatcher | None = None
         self._signal: int | None = None
@@ -401,10 +401,6 @@ class Application:
         if not self._state.can_become(new):
             raise RuntimeError(f"state {self._state.value} cannot become {new.value}")
         self._state = new
-
-
-def _direct_path(src: str, dst: str) -> str:
-    return f"{src} → {dst}"
 
 
 def _subgraph(nodes: list[Node], wanted: frozenset[str]) -> list[Node]:

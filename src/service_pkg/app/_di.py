@@ -10,7 +10,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from service_pkg.app._component import Component
-from service_pkg.app._plan import Node, NodeKind
+from service_pkg.app._plan import Node, NodeKind, direct_path
 from service_pkg.exceptions import PlanError
 
 __all__ = ("Slot", "read_container")
@@ -150,7 +150,7 @@ class _Graph:
             seen.add(id(provider))
             label = self.labels.get(id(provider), type(provider).__name__)
             queue.extend((c, (*path, label)) for c in _children(provider))
-        return f"{src} → {dst}"
+        return direct_path(src, dst)
 
 
 def read_container(container: containers.Container) -> tuple[list[Slot], list[Node], _Graph]:

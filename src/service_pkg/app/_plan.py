@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from service_pkg.exceptions import PlanError
 
-__all__ = ("Node", "NodeKind", "Plan", "build_plan")
+__all__ = ("Explain", "Node", "NodeKind", "Plan", "build_plan", "direct_path")
 
 
 class NodeKind(Enum):
@@ -39,7 +39,8 @@ class Node:
 Explain = Callable[[str, str], str]
 
 
-def _direct(a: str, b: str) -> str:
+def direct_path(a: str, b: str) -> str:
+    """The path ``a → b`` when nothing more precise is known."""
     return f"{a} → {b}"
 
 
@@ -81,7 +82,7 @@ class Plan:
         return f"{name} ({', '.join(notes)})"
 
 
-def build_plan(nodes: Sequence[Node], explain: Explain = _direct) -> Plan:
+def build_plan(nodes: Sequence[Node], explain: Explain = direct_path) -> Plan:
     """Validate the graph and order it.
 
     ``explain(a, b)`` renders the dependency path from ``a`` to ``b`` for error messages.
