@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Sequence
 
+from service_pkg._tasks import cancel_and_wait
 from service_pkg.app._state import ShutdownReason
 from service_pkg.app._steps import Steps
 from service_pkg.leader import LeaderElection, LeaderEvent
@@ -120,7 +121,4 @@ async def close_all(supervisors: Sequence[GroupSupervisor], deadline: float) -> 
     if not tasks:
         return
     _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending)
+    await cancel_and_wait(*pending)

@@ -7,9 +7,10 @@ import logging
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from service_pkg._checks import check_seconds
+from service_pkg._tasks import cancel_and_wait, race_clock
 from service_pkg.clock import Clock, SystemClock
 from service_pkg.exceptions import ConfigError
 from service_pkg.leader._fanout import EventFanout
@@ -199,7 +200,7 @@ class LockElection:
             return
         self._closed = True
         if self._task is not None:
-            await _cancel_and_wait(self._task)
+            await cancel_and_wait(self._task)
         if self._leader:
             self._step_down("stop")
             await self._release_quietly()
@@ -316,28 +317,10 @@ class LockElection:
 
     async def _within(self, seconds: float, call: Awaitable[T]) -> T:
         """Await ``call``, but give up (TimeoutError) after ``seconds`` of clock time."""
-        task = asyncio.ensure_future(call)
-        sleeper = asyncio.ensure_future(self._clock.sleep(max(0.0, seconds)))
-        try:
-            await asyncio.wait({task, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            await _cancel_and_wait(task, sleeper)
+        task = await race_clock(self._clock, seconds, call)
         if not task.cancelled():
             return task.result()
         raise TimeoutError(f"lock call did not finish within {seconds:.3f} s")
-
-
-async def _cancel_and_wait(*tasks: asyncio.Future[Any]) -> None:
-    """Cancel what still runs and wait for it to end.
-
-    ``asyncio.wait`` never raises the tasks' own errors or cancellations, so a cancellation
-    of *our* caller still propagates (a ``suppress(CancelledError)`` here would swallow it).
-    """
-    pending = [t for t in tasks if not t.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending)
 
 
 async def lock_election(

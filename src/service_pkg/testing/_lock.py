@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 
+from service_pkg._tasks import race_clock
 from service_pkg.clock import Clock, SystemClock
 from service_pkg.lock import AcquireResult, AcquireStatus, ExtendResult, ReleaseResult, ttl_ms
 
@@ -150,15 +151,5 @@ class InMemoryLock:
     async def wait_released(self, within: float) -> bool:
         """See :meth:`service_pkg.lock.Lock.wait_released` (``within`` in store-clock time)."""
         event = self._store._release_event(self._name)  # noqa: SLF001
-        waiter = asyncio.ensure_future(event.wait())
-        sleeper = asyncio.ensure_future(self._store.clock.sleep(within))
-        try:
-            done, _ = await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            # Not `suppress(CancelledError)`: that would swallow our caller's cancellation.
-            pending = [t for t in (waiter, sleeper) if not t.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending)
-        return waiter in done
+        waiter = await race_clock(self._store.clock, within, event.wait())
+        return not waiter.cancelled()
