@@ -80,7 +80,7 @@ class ConfigError(ServiceKitError, ValueError):
         self.field = field
         self.value = value
         self.rule = rule
-        super().__init__(f"{field} {rule} (got {value!r})")
+        super().__init__(f"{field}: {rule} (got {value!r})")
 
 
 class MissingDependencyError(ServiceKitError, ImportError):

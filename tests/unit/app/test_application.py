@@ -378,7 +378,7 @@ class TestOnShutdownValidation:
     def test_non_callable_hook_is_a_config_error(self, rec: Recorder) -> None:
         """on_shutdown refuses what it cannot call, naming fn."""
         app = Application(chain_container(rec), install_signals=False)
-        with pytest.raises(ConfigError, match="fn must be callable"):
+        with pytest.raises(ConfigError, match="fn: must be callable"):
             app.on_shutdown("x", 42, Priority.MEDIUM)  # type: ignore[arg-type]
 
     def test_duplicate_hook_name_is_a_config_error(self, rec: Recorder) -> None:

@@ -22,7 +22,7 @@ async def noop() -> AsyncIterator[None]:
 class TestDeclaration:
     def test_non_callable_factory_is_a_config_error_naming_factory(self) -> None:
         """A factory that cannot be called is refused at declaration."""
-        with pytest.raises(ConfigError, match="factory must be callable") as caught:
+        with pytest.raises(ConfigError, match="factory: must be callable") as caught:
             Component(42)
         assert caught.value.field == "factory"
 
@@ -43,8 +43,8 @@ class TestDeclaration:
         assert caught.value.value == -1
 
     def test_unknown_priority_type_is_a_config_error_naming_priority(self) -> None:
-        """A priority must be an int (any int; Priority names the Go values)."""
-        with pytest.raises(ConfigError, match="priority must be an int") as caught:
+        """A priority: must be an int (any int; Priority names the Go values)."""
+        with pytest.raises(ConfigError, match="priority: must be an int") as caught:
             Component(noop, priority="high")  # type: ignore[call-overload]
         assert caught.value.field == "priority"
 

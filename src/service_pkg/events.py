@@ -1,0 +1,331 @@
+"""Lifecycle events: one typed, synchronous stream that observers subscribe to.
+
+Everything the runtime and the kit's components do that an observer may care about is
+published as one of the frozen dataclasses below on an :class:`EventBus`: component starts
+and stops, application state and readiness changes, health rounds, leadership transitions,
+election renewals, store reconnects and scheduler job runs. Logs, metrics and tracing are
+subscribers of this one stream, not separate mechanisms.
+
+Delivery is synchronous, in the emitting task, in subscription order: a subscriber sees an
+event before the emitter goes on, so a counter read right after ``await app.stop()`` is exact.
+A subscriber must therefore be quick and must not block; one that raises is logged (logger
+``service_pkg.events``) and skipped, and never breaks the lifecycle or a job.
+
+Emitters check :attr:`EventBus.active` before building an event, so with no subscriber the
+hot paths (the scheduler's dispatch, the election's renewals) pay one attribute read.
+
+The kit's components find the bus of the application that starts them through
+:func:`current_events` (read once, when the component is built); code outside an application
+gets :data:`NO_EVENTS`, a bus nobody can subscribe to. Pass ``events=`` to a class to choose.
+
+Durations are seconds (``float``), as everywhere in the kit.
+
+.. versionadded:: 0.2.0
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    # Annotation-only: dataclasses do not evaluate them, and importing the app or the leader
+    # package here would make a cycle (both emit events).
+    from service_pkg.app import RunState, ShutdownReason
+    from service_pkg.health import HealthReport
+    from service_pkg.leader import LeaderEvent
+
+__all__ = (
+    "NO_EVENTS",
+    "ApplicationStateChanged",
+    "ComponentStartFailed",
+    "ComponentStarted",
+    "ComponentStarting",
+    "ComponentStopFailed",
+    "ComponentStopped",
+    "ComponentStopping",
+    "ElectionRenewed",
+    "Event",
+    "EventBus",
+    "HealthChecked",
+    "JobOutcome",
+    "JobRun",
+    "LeadershipChanged",
+    "ReadinessChanged",
+    "RenewOutcome",
+    "StoreReconnected",
+    "Subscriber",
+    "current_events",
+)
+
+log = logging.getLogger("service_pkg.events")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every event; match on the subclass."""
+
+
+# -- components and the application ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComponentStarting(Event):
+    """A component's start begins (its dependencies are started)."""
+
+    component: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComponentStarted(Event):
+    """A component started; its value is available to dependents."""
+
+    component: str
+    duration: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComponentStartFailed(Event):
+    """A component's start raised or timed out (``timed_out``); a rollback follows."""
+
+    component: str
+    duration: float
+    error: BaseException
+    timed_out: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComponentStopping(Event):
+    """A component (or ``on_shutdown`` hook) is about to stop, and why."""
+
+    component: str
+    reason: ShutdownReason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComponentStopped(Event):
+    """A component (or hook) stopped cleanly."""
+
+    component: str
+    duration: float
+    reason: ShutdownReason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComponentStopFailed(Event):
+    """A component's (or hook's) stop raised or ran past its timeout (``timed_out``)."""
+
+    component: str
+    duration: float
+    reason: ShutdownReason
+    error: BaseException
+    timed_out: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplicationStateChanged(Event):
+    """The application moved from ``old`` to ``new``; ``reason`` once a stop began."""
+
+    old: RunState
+    new: RunState
+    reason: ShutdownReason | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadinessChanged(Event):
+    """The readiness barrier changed: ``ready`` is the new value.
+
+    ``cause`` is ``"started"`` (every always-on component runs), ``"stopping"`` (a stop or a
+    drain began) or ``"stopped"``.
+    """
+
+    ready: bool
+    cause: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthChecked(Event):
+    """A health round finished (a coalesced or cached answer emits nothing)."""
+
+    report: HealthReport
+
+
+# -- leadership and stores ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeadershipChanged(Event):
+    """An election took (``TAKEN``) or lost (``LOST``) leadership.
+
+    ``reason`` for a loss: ``stop``, ``deadline``, ``not_owner``, ``resigned:<why>`` (a
+    :meth:`~service_pkg.leader.LeaderElection.resign`), ``ended``; for a take: ``acquired``.
+    """
+
+    election: str
+    event: LeaderEvent
+    epoch: int
+    reason: str
+
+
+class RenewOutcome(enum.StrEnum):
+    """How one lease renewal ended."""
+
+    EXTENDED = "extended"
+    NOT_OWNER = "not_owner"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ElectionRenewed(Event):
+    """A leader's renewal came back (or failed).
+
+    ``latency`` is the round trip; ``margin`` is what was left of the local deadline when the
+    answer arrived (how close the leader came to stepping down).
+    """
+
+    election: str
+    outcome: RenewOutcome
+    latency: float
+    margin: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreReconnected(Event):
+    """A component's connection to its store was re-established after an error.
+
+    ``address`` is masked (never carries a password).
+    """
+
+    component: str
+    address: str
+    error: str
+
+
+# -- scheduler ---------------------------------------------------------------------------
+
+
+class JobOutcome(enum.StrEnum):
+    """How a scheduled slot of a job ended."""
+
+    OK = "ok"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    SKIPPED = "skipped"
+    """The previous run still ran (overlap policy SKIP) or the concurrency cap was full."""
+    MISSED = "missed"
+    """The slot passed while the dispatcher could not run it (misfire)."""
+    FENCED = "fenced"
+    """The scheduler's election was not leader when the run was due."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobRun(Event):
+    """One slot of a job ended.
+
+    ``scheduled`` is the slot's wall-clock time (Unix seconds); ``lateness`` how long after it
+    the run began (0 when it never ran); ``duration`` how long it ran (0 when it never ran).
+    """
+
+    scheduler: str
+    job: str
+    scheduled: float
+    lateness: float
+    duration: float
+    outcome: JobOutcome
+    error: BaseException | None = None
+
+
+# -- the bus -----------------------------------------------------------------------------
+
+Subscriber: TypeAlias = Callable[[Event], object]
+"""A callable taking one event; its return value is ignored (it must not be a coroutine)."""
+
+
+class EventBus:
+    """Synchronous fan-out of :class:`Event` values to subscribers.
+
+    :meth:`subscribe` returns a handle that unsubscribes (idempotent). :meth:`emit` calls each
+    subscriber in order; one that raises is logged and skipped. Subscribing or unsubscribing
+    while an event is delivered takes effect from the next event.
+    """
+
+    __slots__ = ("_frozen", "_subscribers")
+
+    def __init__(self, *, frozen: bool = False) -> None:
+        """Create a bus; a ``frozen`` bus refuses subscribers (see :data:`NO_EVENTS`)."""
+        self._subscribers: tuple[Subscriber, ...] = ()
+        self._frozen = frozen
+
+    def __repr__(self) -> str:
+        """Show the number of subscribers."""
+        return f"<EventBus subscribers={len(self._subscribers)}>"
+
+    @property
+    def active(self) -> bool:
+        """Whether anybody listens: emitters skip building events when not."""
+        return bool(self._subscribers)
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        """Call ``fn(event)`` for every event from now on; return the unsubscribe handle.
+
+        Raises:
+            TypeError: ``fn`` is not callable.
+            RuntimeError: this is :data:`NO_EVENTS`.
+        """
+        if not callable(fn):
+            raise TypeError(f"subscriber: must be callable (got {fn!r})")
+        if self._frozen:
+            raise RuntimeError(
+                "NO_EVENTS takes no subscribers: subscribe on the application's bus "
+                "(app.events or runtime.subscribe) or pass events= to the component",
+            )
+        token = _Token(fn)
+        self._subscribers = (*self._subscribers, token)
+
+        def unsubscribe() -> None:
+            self._subscribers = tuple(s for s in self._subscribers if s is not token)
+
+        return unsubscribe
+
+    def emit(self, event: Event) -> None:
+        """Deliver ``event`` to every subscriber, in order; never raises."""
+        for fn in self._subscribers:
+            try:
+                fn(event)
+            except Exception:  # a broken observer must never break the lifecycle
+                log.exception(
+                    "event subscriber failed",
+                    extra={"service_pkg_event": type(event).__name__},
+                )
+
+
+class _Token:
+    """Wraps a subscriber so the same callable may subscribe twice and leave once each."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Subscriber) -> None:
+        self.fn = fn
+
+    def __call__(self, event: Event) -> object:
+        return self.fn(event)
+
+
+NO_EVENTS = EventBus(frozen=True)
+"""The bus of code that runs outside an application: nothing listens, nothing is built."""
+
+_current: ContextVar[EventBus] = ContextVar("service_pkg_events", default=NO_EVENTS)
+
+
+def current_events() -> EventBus:
+    """The bus of the application starting the current component, else :data:`NO_EVENTS`.
+
+    Component factories read it while they start (the Application sets it around each
+    component's start), so the classes they build publish on the right bus with no user code.
+    """
+    return _current.get()
