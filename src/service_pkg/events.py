@@ -11,8 +11,8 @@ event before the emitter goes on, so a counter read right after ``await app.stop
 A subscriber must therefore be quick and must not block; one that raises is logged (logger
 ``service_pkg.events``) and skipped, and never breaks the lifecycle or a job.
 
-Emitters check :attr:`EventBus.active` before building an event, so with no subscriber the
-hot paths (the scheduler's dispatch, the election's renewals) pay one attribute read.
+Emitters check :meth:`EventBus.wants` before building an event, so an event nobody listens to
+costs the hot paths (the scheduler's dispatch, the election's renewals) one set lookup.
 
 The kit's components find the bus of the application that starts them through
 :func:`current_events` (read once, when the component is built); code outside an application
@@ -249,17 +249,20 @@ Subscriber: TypeAlias = Callable[[Event], object]
 class EventBus:
     """Synchronous fan-out of :class:`Event` values to subscribers.
 
-    :meth:`subscribe` returns a handle that unsubscribes (idempotent). :meth:`emit` calls each
-    subscriber in order; one that raises is logged and skipped. Subscribing or unsubscribing
-    while an event is delivered takes effect from the next event.
+    :meth:`subscribe` returns a handle that unsubscribes (idempotent); a subscriber may name
+    the event classes it wants, and then sees only those (and their subclasses). :meth:`emit`
+    calls each interested subscriber in order; one that raises is logged and skipped.
+    Subscribing or unsubscribing while an event is delivered takes effect from the next event.
     """
 
-    __slots__ = ("_frozen", "_subscribers")
+    __slots__ = ("_all", "_frozen", "_kinds", "_subscribers")
 
     def __init__(self, *, frozen: bool = False) -> None:
         """Create a bus; a ``frozen`` bus refuses subscribers (see :data:`NO_EVENTS`)."""
-        self._subscribers: tuple[Subscriber, ...] = ()
+        self._subscribers: tuple[_Subscription, ...] = ()
         self._frozen = frozen
+        self._all = False
+        self._kinds: frozenset[type[Event]] = frozenset()
 
     def __repr__(self) -> str:
         """Show the number of subscribers."""
@@ -267,53 +270,85 @@ class EventBus:
 
     @property
     def active(self) -> bool:
-        """Whether anybody listens: emitters skip building events when not."""
+        """Whether anybody listens at all."""
         return bool(self._subscribers)
 
-    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
-        """Call ``fn(event)`` for every event from now on; return the unsubscribe handle.
+    def wants(self, kind: type[Event]) -> bool:
+        """Whether a subscriber would receive an event of class ``kind``.
+
+        Emitters check it before building an event, so an event nobody listens to costs one
+        set lookup (the lifecycle log listens to component events, not to job runs).
+        """
+        return self._all or kind in self._kinds
+
+    def subscribe(self, fn: Subscriber, *kinds: type[Event]) -> Callable[[], None]:
+        """Call ``fn(event)`` for every event (or every event of ``kinds``) from now on.
+
+        Returns:
+            The unsubscribe handle; calling it again does nothing.
 
         Raises:
-            TypeError: ``fn`` is not callable.
+            TypeError: ``fn`` is not callable or a kind is not an :class:`Event` class.
             RuntimeError: this is :data:`NO_EVENTS`.
         """
         if not callable(fn):
             raise TypeError(f"subscriber: must be callable (got {fn!r})")
+        for kind in kinds:
+            if not (isinstance(kind, type) and issubclass(kind, Event)):
+                raise TypeError(f"kinds: must be Event subclasses (got {kind!r})")
         if self._frozen:
             raise RuntimeError(
                 "NO_EVENTS takes no subscribers: subscribe on the application's bus "
                 "(app.events or runtime.subscribe) or pass events= to the component",
             )
-        token = _Token(fn)
-        self._subscribers = (*self._subscribers, token)
+        subscription = _Subscription(fn, kinds)
+        self._subscribers = (*self._subscribers, subscription)
+        self._index()
 
         def unsubscribe() -> None:
-            self._subscribers = tuple(s for s in self._subscribers if s is not token)
+            self._subscribers = tuple(s for s in self._subscribers if s is not subscription)
+            self._index()
 
         return unsubscribe
 
     def emit(self, event: Event) -> None:
-        """Deliver ``event`` to every subscriber, in order; never raises."""
-        for fn in self._subscribers:
+        """Deliver ``event`` to every interested subscriber, in order; never raises."""
+        for subscription in self._subscribers:
+            if subscription.kinds is not None and not isinstance(event, subscription.kinds):
+                continue
             try:
-                fn(event)
+                subscription.fn(event)
             except Exception:  # a broken observer must never break the lifecycle
                 log.exception(
                     "event subscriber failed",
                     extra={"service_pkg_event": type(event).__name__},
                 )
 
+    def _index(self) -> None:
+        self._all = any(s.kinds is None for s in self._subscribers)
+        self._kinds = frozenset(
+            sub
+            for s in self._subscribers
+            for kind in s.kinds or ()
+            for sub in _with_subclasses(kind)
+        )
 
-class _Token:
-    """Wraps a subscriber so the same callable may subscribe twice and leave once each."""
 
-    __slots__ = ("fn",)
+class _Subscription:
+    """One subscribe() call: the same callable may subscribe twice and leave once each."""
 
-    def __init__(self, fn: Subscriber) -> None:
+    __slots__ = ("fn", "kinds")
+
+    def __init__(self, fn: Subscriber, kinds: tuple[type[Event], ...]) -> None:
         self.fn = fn
+        self.kinds: tuple[type[Event], ...] | None = kinds or None
 
-    def __call__(self, event: Event) -> object:
-        return self.fn(event)
+
+def _with_subclasses(kind: type[Event]) -> set[type[Event]]:
+    found = {kind}
+    for sub in kind.__subclasses__():
+        found |= _with_subclasses(sub)
+    return found
 
 
 NO_EVENTS = EventBus(frozen=True)
