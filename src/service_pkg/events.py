@@ -294,7 +294,8 @@ class EventBus:
         if not callable(fn):
             raise TypeError(f"subscriber: must be callable (got {fn!r})")
         for kind in kinds:
-            if not (isinstance(kind, type) and issubclass(kind, Event)):
+            given: object = kind  # callers may not be type-checked
+            if not (isinstance(given, type) and issubclass(given, Event)):
                 raise TypeError(f"kinds: must be Event subclasses (got {kind!r})")
         if self._frozen:
             raise RuntimeError(
