@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = (
     "NO_EVENTS",
     "ApplicationStateChanged",
+    "ComponentOverridden",
     "ComponentStartFailed",
     "ComponentStarted",
     "ComponentStarting",
@@ -57,6 +58,7 @@ __all__ = (
     "LeadershipChanged",
     "ReadinessChanged",
     "RenewOutcome",
+    "StartAborted",
     "StoreReconnected",
     "Subscriber",
     "current_events",
@@ -76,6 +78,13 @@ class Event:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ComponentStarting(Event):
     """A component's start begins (its dependencies are started)."""
+
+    component: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComponentOverridden(Event):
+    """A component is overridden by a non-component (a test double): nothing starts for it."""
 
     component: str
 
@@ -128,11 +137,30 @@ class ComponentStopFailed(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApplicationStateChanged(Event):
-    """The application moved from ``old`` to ``new``; ``reason`` once a stop began."""
+    """The application moved from ``old`` to ``new``.
+
+    ``reason`` is set once a stop began; ``duration`` is the time spent in ``old`` (so the
+    change to ``RUNNING`` carries the start time and the end of ``STOPPING`` the stop time).
+    """
 
     old: RunState
     new: RunState
     reason: ShutdownReason | None = None
+    duration: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartAborted(Event):
+    """A start failed or was interrupted and everything already started was stopped again.
+
+    ``component`` is the one whose start failed (or was running when the start was
+    interrupted); ``rolled_back`` the components stopped again, in stop order.
+    """
+
+    component: str
+    error: BaseException | None
+    reason: ShutdownReason
+    rolled_back: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Any, Self
 
@@ -15,11 +15,24 @@ from dependency_injector import containers
 from service_pkg._checks import seconds
 from service_pkg.app._component import DEFAULT_STOP_TIMEOUT, _check_priority
 from service_pkg.app._di import read_container
-from service_pkg.app._leader import GroupSupervisor, close_all
+from service_pkg.app._health import HealthRunner
+from service_pkg.app._leader import Backoff, GroupSupervisor, close_all
+from service_pkg.app._log import subscribe_log
 from service_pkg.app._plan import Explain, Node, NodeKind, Plan, build_plan, direct_path
+from service_pkg.app._probes import collect_probes
+from service_pkg.app._runtime import bind_runtime
 from service_pkg.app._signals import SignalCatcher
 from service_pkg.app._state import RunState, ShutdownReason
-from service_pkg.app._steps import Hook, HookSpec, Steps, elapsed_ms
+from service_pkg.app._steps import Hook, HookSpec, Steps
+from service_pkg.clock import Clock, SystemClock
+from service_pkg.events import (
+    ApplicationStateChanged,
+    Event,
+    EventBus,
+    ReadinessChanged,
+    StartAborted,
+    Subscriber,
+)
 from service_pkg.exceptions import (
     ComponentStopError,
     ConfigError,
@@ -27,16 +40,26 @@ from service_pkg.exceptions import (
     StartError,
     StopError,
 )
+from service_pkg.health import DEFAULT_HEALTH_MAX_AGE, HealthReport
 from service_pkg.leader import LeaderElection
 from service_pkg.readiness import ReadinessBarrier, ReadinessConfig
 
-__all__ = ("DEFAULT_SHUTDOWN_TIMEOUT", "Application")
+__all__ = (
+    "DEFAULT_GATED_BACKOFF",
+    "DEFAULT_GATED_BACKOFF_MAX",
+    "DEFAULT_SHUTDOWN_TIMEOUT",
+    "Application",
+)
 
 log = logging.getLogger("service_pkg.app")
 
 DEFAULT_SHUTDOWN_TIMEOUT = 25.0
 """Seconds the whole stop may take: below Kubernetes' default 30 s grace period, so the
 application finishes its own stop before the kubelet's SIGKILL."""
+DEFAULT_GATED_BACKOFF = 5.0
+"""Seconds an election stays out of acquisitions after its gated group first failed to start."""
+DEFAULT_GATED_BACKOFF_MAX = 300.0
+"""Cap of that hold-off, which doubles with each consecutive failure."""
 
 
 class Application:
@@ -53,11 +76,20 @@ class Application:
       started is stopped in reverse (reason ``START_FAILURE`` or ``SIGNAL``) and
       :class:`~service_pkg.exceptions.StartError` is raised. Afterwards the readiness barrier
       is ready and each election's gated group follows ``TAKEN``/``LOST``.
-    * :meth:`stop` never aborts: readiness goes false, gated groups stop first, then every
-      other component and ``on_shutdown`` hook in plan order, each under its
-      ``stop_timeout`` and all within ``shutdown_timeout``. Failures and timeouts are logged
-      per component and raised together as :class:`~service_pkg.exceptions.StopError`. It is
-      idempotent and safe to call concurrently; every caller sees the same outcome.
+    * A gated group that fails to start is rolled back and its election resigns with a
+      hold-off (``gated_backoff``, doubling per consecutive failure up to
+      ``gated_backoff_max``), so another replica can lead.
+    * :meth:`stop` never aborts: readiness goes false at once, the application waits
+      ``drain_delay`` (load balancers stop sending traffic), then gated groups stop first,
+      then every other component and ``on_shutdown`` hook in plan order, each under its
+      ``stop_timeout`` and all within ``shutdown_timeout``, which starts after the drain.
+      Failures and timeouts are logged per component and raised together as
+      :class:`~service_pkg.exceptions.StopError`. It is idempotent and safe to call
+      concurrently; every caller sees the same outcome.
+    * :meth:`health` runs the components' health checks (see ``docs/health.md``); every step
+      is published on :attr:`events` (see :mod:`service_pkg.events`). The application is the
+      :class:`~service_pkg.app.Runtime` that ``providers.Dependency(instance_of=Runtime)``
+      declarations of its container receive.
     * :meth:`serve` = start, wait for a signal or :meth:`request_stop`, stop; it returns the
       exit code: 0 after a graceful stop, 1 if a start or a stop failed, ``128 + signal``
       when a second signal forced the exit. :meth:`run` does the same from sync code.
@@ -73,6 +105,11 @@ class Application:
         install_signals: bool = True,
         components: Collection[str] | None = None,
         readiness: ReadinessBarrier | None = None,
+        drain_delay: float = 0.0,
+        health_max_age: float = DEFAULT_HEALTH_MAX_AGE,
+        gated_backoff: float = DEFAULT_GATED_BACKOFF,
+        gated_backoff_max: float = DEFAULT_GATED_BACKOFF_MAX,
+        clock: Clock | None = None,
     ) -> None:
         """Prepare an application; nothing starts until :meth:`start`.
 
@@ -82,13 +119,41 @@ class Application:
             install_signals: whether :meth:`start` takes over SIGTERM/SIGINT/SIGQUIT.
             components: start only these components (dotted names) and what they need.
             readiness: the barrier to drive; a new one named ``"application"`` by default.
+            drain_delay: seconds between readiness going false and the first stop; not taken
+                out of ``shutdown_timeout`` (Go bug #16).
+            health_max_age: seconds a health report is reused by later :meth:`health` calls.
+            gated_backoff: seconds an election stays out after its gated group failed to start.
+            gated_backoff_max: cap of that hold-off (it doubles per consecutive failure).
+            clock: the clock of the drain delay (tests pass a ``ManualClock``).
+
+        Raises:
+            ConfigError: a duration is not a finite number ≥ 0 (> 0 where a zero means
+                nothing), or ``gated_backoff_max`` < ``gated_backoff``.
         """
         self._container = container
         self._shutdown_timeout = seconds("shutdown_timeout", shutdown_timeout)
         self._install_signals = install_signals
         self._only = None if components is None else frozenset(components)
         self._readiness = readiness or ReadinessBarrier(ReadinessConfig(name="application"))
-        self._steps = Steps()
+        self._drain_delay = seconds("drain_delay", drain_delay, allow_zero=True)
+        self._backoff = Backoff(
+            seconds("gated_backoff", gated_backoff),
+            seconds("gated_backoff_max", gated_backoff_max),
+        )
+        if self._backoff.cap < self._backoff.base:
+            raise ConfigError("gated_backoff_max", gated_backoff_max, "must be >= gated_backoff")
+        self._clock = clock or SystemClock()
+        self._bus = EventBus()
+        subscribe_log(self._bus)
+        self._steps = Steps(self._bus)
+        self._health = HealthRunner(
+            lambda: collect_probes(self._probe_plan(), self._steps, self._supervisors),
+            self._readiness.is_ready,
+            self._bus,
+            max_age=seconds("health_max_age", health_max_age, allow_zero=True),
+        )
+        self._unbind_runtime: Callable[[], None] | None = None
+        self._entered = time.perf_counter()
         self._plan: Plan | None = None
         self._nodes: list[Node] | None = None
         self._explain: Explain = direct_path
@@ -135,6 +200,32 @@ class Application:
             hook_nodes = [Node(name, h.priority, kind=NodeKind.HOOK) for name, h in hooks]
             self._plan = build_plan([*self._nodes, *hook_nodes], self._explain)
         return self._plan
+
+    @property
+    def events(self) -> EventBus:
+        """The application's event stream (see :mod:`service_pkg.events`)."""
+        return self._bus
+
+    def subscribe(self, fn: Subscriber, *kinds: type[Event]) -> Callable[[], None]:
+        """Subscribe ``fn`` to :attr:`events` (all events, or those of ``kinds``).
+
+        Returns:
+            The handle that unsubscribes.
+        """
+        return self._bus.subscribe(fn, *kinds)
+
+    async def health(self) -> HealthReport:
+        """Check every component; concurrent callers share one round (``docs/health.md``).
+
+        A report younger than ``health_max_age`` is returned as is. Each check runs under its
+        own timeout, so this returns within the largest check timeout.
+        """
+        return await self._health.report()
+
+    @property
+    def drain_delay(self) -> float:
+        """Seconds between readiness going false and the first stop."""
+        return self._drain_delay
 
     @property
     def shutdown_reason(self) -> ShutdownReason | None:
@@ -203,11 +294,11 @@ class Application:
             signals = SignalCatcher(asyncio.get_running_loop(), self._on_signal)
             signals.install()
             self._signals = signals
+        self._unbind_runtime = bind_runtime(self._container, self)
         self._set_state(RunState.STARTING)
         if not self._serving:
             self._busy = asyncio.current_task()
         self._readiness.start()
-        began = time.perf_counter()
         started: list[str] = []
         name = ""
         try:
@@ -223,19 +314,12 @@ class Application:
         for election, members in plan.gated.items():
             value = self._steps.value(election)
             supervisor = GroupSupervisor(
-                self._steps, election, members, value, self._shutdown_timeout
+                self._steps, election, members, value, self._shutdown_timeout, self._backoff
             )
             self._supervisors.append(supervisor)
             supervisor.spawn()
         self._set_state(RunState.RUNNING)
-        self._readiness.set_ready()
-        log.info(
-            "application started",
-            extra={
-                "components": len(started),
-                "duration_ms": elapsed_ms(began),
-            },
-        )
+        self._set_ready(ready=True, cause="started")
 
     async def _rollback(self, started: list[str], exc: BaseException, current: str) -> None:
         interrupted = isinstance(exc, asyncio.CancelledError) and self._interrupt is not None
@@ -245,17 +329,24 @@ class Application:
         if interrupted and task is not None:
             task.uncancel()
         self._reason = reason
-        log.warning("start aborted, rolling back", extra={"reason": reason.value})
+        self._set_state(RunState.STOPPING)
+        rolled_back = tuple(reversed(started))
         try:
-            errors = await self._steps.stop_all(reversed(started), reason, self._deadline())
+            errors = await self._steps.stop_all(rolled_back, reason, self._deadline())
         finally:
-            self._readiness.stop()
-            self._restore_signals()
-            self._stopped.set()
+            self._set_ready(ready=False, cause="stopped", stop=True)
+            self._finish_stop()
         if errors:
             self._stop_error = StopError("rollback after a failed start was not clean", errors)
-        if interrupted:
-            self._set_state(RunState.STOPPING)
+        cause = exc.__cause__ if isinstance(exc, StartError) else exc
+        self._bus.emit(
+            StartAborted(
+                component=current,
+                error=None if interrupted else cause,
+                reason=reason,
+                rolled_back=rolled_back,
+            )
+        )
         self._set_state(RunState.FAILED if errors or not interrupted else RunState.STOPPED)
         if interrupted:
             raise StartError(
@@ -266,7 +357,11 @@ class Application:
     def _check_election(self, name: str) -> None:
         value = self._steps.value(name)
         if not isinstance(value, LeaderElection):
-            exc = TypeError(f"{name} is used as leader= but {value!r} is not a LeaderElection")
+            got = type(value).__qualname__
+            exc = TypeError(
+                f"leader=: {name} must yield a LeaderElection (got a {got}); point leader= "
+                "at an election component such as leader_election or standalone_election"
+            )
             raise StartError(str(exc), name) from exc
 
     # -- stop ----------------------------------------------------------------------------
@@ -305,24 +400,25 @@ class Application:
         if not self._serving:
             self._busy = asyncio.current_task()
         self._set_state(RunState.STOPPING)
-        self._readiness.set_not_ready()
-        log.info("application stopping", extra={"reason": self._reason.value})
+        self._set_ready(ready=False, cause="stopping")
         try:
+            if self._drain_delay > 0:
+                # Readiness is already false: load balancers and Kubernetes endpoints take it
+                # out of rotation while in-flight work goes on. The stop budget starts after.
+                await self._clock.sleep(self._drain_delay)
             errors = await self._stop_all(self._reason)
         except BaseException:
             # Forced exit (a second signal) or the caller cancelled us: the stop is abandoned.
-            self._set_state(RunState.FAILED)
             abandoned = ComponentStopError("stop abandoned before every component stopped", "")
             self._stop_error = StopError("the stop was abandoned", [abandoned])
+            self._set_state(RunState.FAILED)
             raise
         finally:
-            self._readiness.stop()
-            self._restore_signals()
-            self._stopped.set()
-        self._set_state(RunState.FAILED if errors else RunState.STOPPED)
+            self._set_ready(ready=False, cause="stopped", stop=True)
+            self._finish_stop()
         if errors:
             self._stop_error = StopError(f"{len(errors)} stop(s) failed", errors)
-        log.info("application stopped", extra={"reason": self._reason.value})
+        self._set_state(RunState.FAILED if errors else RunState.STOPPED)
         if self._stop_error is not None:
             raise self._stop_error
 
@@ -398,9 +494,38 @@ class Application:
             self._signals.restore()
 
     def _set_state(self, new: RunState) -> None:
-        if not self._state.can_become(new):
-            raise RuntimeError(f"state {self._state.value} cannot become {new.value}")
+        old = self._state
+        if not old.can_become(new):
+            raise RuntimeError(f"state {old.value} cannot become {new.value}")
         self._state = new
+        now = time.perf_counter()
+        duration, self._entered = now - self._entered, now
+        self._health.invalidate()
+        reason = None if new in {RunState.STARTING, RunState.RUNNING} else self._reason
+        self._bus.emit(ApplicationStateChanged(old=old, new=new, reason=reason, duration=duration))
+
+    def _set_ready(self, *, ready: bool, cause: str, stop: bool = False) -> None:
+        was = self._readiness.is_ready()
+        if stop:
+            self._readiness.stop()
+        elif ready:
+            self._readiness.set_ready()
+        else:
+            self._readiness.set_not_ready()
+        if self._readiness.is_ready() != was:
+            self._health.invalidate()
+            self._bus.emit(ReadinessChanged(ready=ready, cause=cause))
+
+    def _finish_stop(self) -> None:
+        self._restore_signals()
+        if self._unbind_runtime is not None:
+            self._unbind_runtime()
+            self._unbind_runtime = None
+        self._stopped.set()
+
+    def _probe_plan(self) -> Plan | None:
+        running = self._state in {RunState.RUNNING, RunState.STOPPING}
+        return self._plan if running else None
 
 
 def _subgraph(nodes: list[Node], wanted: frozenset[str]) -> list[Node]:

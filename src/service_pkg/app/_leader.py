@@ -6,15 +6,32 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from service_pkg._tasks import cancel_and_wait
+from service_pkg.app._health import mask_secrets
 from service_pkg.app._state import ShutdownReason
 from service_pkg.app._steps import Steps
 from service_pkg.leader import LeaderElection, LeaderEvent
 
-__all__ = ("GroupSupervisor", "close_all")
+__all__ = ("GATED_START_FAILED", "Backoff", "GroupSupervisor", "close_all")
 
 log = logging.getLogger("service_pkg.app")
+
+GATED_START_FAILED = "gated_start_failed"
+"""The ``resign()`` reason of an election whose gated group failed to start."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Hold-off after the n-th consecutive failed start of a gated group: base·2^(n-1), capped."""
+
+    base: float
+    cap: float
+
+    def after(self, failures: int) -> float:
+        """The hold-off after ``failures`` (≥ 1) consecutive failures."""
+        return min(self.cap, self.base * 2.0 ** min(failures - 1, 62))
 
 
 class GroupSupervisor:
@@ -25,25 +42,54 @@ class GroupSupervisor:
     flag another goroutine may clear (bug #11); the loop is started by the application, not
     left to the user (bug #15). Duplicate events do nothing. A ``LOST`` that arrives while
     the group starts is read right after the start and stops it.
+
+    When the group fails to start, what started of it is rolled back and the election is
+    asked to :meth:`~service_pkg.leader.LeaderElection.resign` with a hold-off that doubles on
+    each consecutive failure (capped), so another replica can lead; :attr:`failure` says why
+    until a start succeeds.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - internal; one call site
         self,
         steps: Steps,
         election: str,
         members: Sequence[str],
         value: LeaderElection,
         stop_budget: float,
+        backoff: Backoff,
     ) -> None:
         self._steps = steps
         self._stop_budget = stop_budget
         self._election = election
         self._members = tuple(members)
         self._value = value
+        self._backoff = backoff
         self._running = False
         self._busy = False
         self._closing = False
+        self._failures = 0
+        self._failure: str | None = None
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The gated components, in start order."""
+        return self._members
+
+    @property
+    def running(self) -> bool:
+        """Whether the group runs (it started on the last ``TAKEN``)."""
+        return self._running
+
+    @property
+    def failures(self) -> int:
+        """Consecutive failed starts; 0 after a start succeeds."""
+        return self._failures
+
+    @property
+    def failure(self) -> str | None:
+        """Why the last start failed and when it is retried; ``None`` once a start succeeds."""
+        return self._failure
 
     def spawn(self) -> None:
         """Start reading the election's events in a task the application owns."""
@@ -97,10 +143,30 @@ class GroupSupervisor:
         try:
             for name in self._members:
                 await self._steps.start(name)
-        except Exception:  # noqa: BLE001 - the error was logged per component; roll back
-            log.error("gated group failed to start", extra={"component": self._election})  # noqa: TRY400
+        except Exception as exc:  # noqa: BLE001 - logged per component; roll back, step down
             await self._stop_members(ShutdownReason.START_FAILURE)
             self._running = False
+            await self._step_down(exc)
+            return
+        self._failures = 0
+        self._failure = None
+
+    async def _step_down(self, exc: Exception) -> None:
+        self._failures += 1
+        hold_off = self._backoff.after(self._failures)
+        self._failure = mask_secrets(f"{exc}; resigned, retrying in {hold_off:g} s")
+        log.error(
+            "gated group failed to start; resigning leadership",
+            extra={
+                "component": self._election,
+                "failures": self._failures,
+                "hold_off": hold_off,
+            },
+        )
+        try:
+            await self._value.resign(GATED_START_FAILED, hold_off=hold_off)
+        except Exception:  # the election's own loop keeps trying; the lease expires anyway
+            log.exception("resign failed", extra={"component": self._election})
 
     async def _lose(self) -> None:
         if not self._running:

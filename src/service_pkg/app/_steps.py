@@ -1,10 +1,9 @@
-"""Running one plan step: start or stop a component, or call a shutdown hook, and log it."""
+"""Running one plan step: start or stop a component, or call a shutdown hook, and publish it."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -12,11 +11,20 @@ from typing import Any
 
 from service_pkg.app._di import Slot
 from service_pkg.app._state import ShutdownReason
+from service_pkg.events import (
+    ComponentOverridden,
+    ComponentStarted,
+    ComponentStartFailed,
+    ComponentStarting,
+    ComponentStopFailed,
+    ComponentStopped,
+    ComponentStopping,
+    EventBus,
+    _current,
+)
 from service_pkg.exceptions import ComponentStopError, ComponentTimeoutError, StartError
 
 __all__ = ("Hook", "HookSpec", "Steps", "elapsed_ms")
-
-log = logging.getLogger("service_pkg.app")
 
 Hook = Callable[[], object]
 
@@ -31,17 +39,20 @@ class HookSpec:
 
 
 class Steps:
-    """Starts and stops the nodes of a plan by name, each under its timeout, logging each.
+    """Starts and stops the nodes of a plan by name, each under its timeout.
 
-    Stops never raise (except a cancellation of the caller): they return the error to
-    collect. Failures of stops that happen outside an application stop (a gated group
-    stopping on ``LOST``) are kept in :attr:`late_errors` for the final report.
+    Every step is published on the application's :class:`~service_pkg.events.EventBus`
+    (the lifecycle log is one subscriber). Stops never raise (except a cancellation of the
+    caller): they return the error to collect. Failures of stops that happen outside an
+    application stop (a gated group stopping on ``LOST``) are kept in :attr:`late_errors`
+    for the final report.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, bus: EventBus) -> None:
         self.slots: dict[str, Slot] = {}
         self.hooks: dict[str, HookSpec] = {}
         self.late_errors: list[Exception] = []
+        self.bus = bus
 
     def value(self, name: str) -> Any:
         """The started value (or override) of a component."""
@@ -58,29 +69,30 @@ class Steps:
         Raises:
             StartError: it failed or timed out (the cause says which).
         """
+        bus = self.bus
         component = self.slots[name].component
         if component is None:
-            log.info("component overridden", extra={"component": name})
+            bus.emit(ComponentOverridden(component=name))
             return
-        verbose = log.isEnabledFor(logging.INFO)
-        if verbose:
-            log.info("component starting", extra={"component": name})
+        if bus.wants(ComponentStarting):
+            bus.emit(ComponentStarting(component=name))
         began = time.perf_counter()
         scope = asyncio.timeout(component.start_timeout)
+        token = _current.set(bus)
         try:
             async with scope:
                 await component._start()  # noqa: SLF001
         except TimeoutError as exc:
             if not scope.expired():
-                raise _start_failed(name, exc, began) from exc
+                raise self._start_failed(name, exc, began) from exc
             timeout = ComponentTimeoutError(name, "start", component.start_timeout)
-            raise _start_failed(name, timeout, began) from timeout
+            raise self._start_failed(name, timeout, began, timed_out=True) from timeout
         except Exception as exc:
-            raise _start_failed(name, exc, began) from exc
-        if verbose:
-            log.info(
-                "component started", extra={"component": name, "duration_ms": elapsed_ms(began)}
-            )
+            raise self._start_failed(name, exc, began) from exc
+        finally:
+            _current.reset(token)
+        if bus.wants(ComponentStarted):
+            bus.emit(ComponentStarted(component=name, duration=_elapsed(began)))
 
     async def stop_all(
         self,
@@ -110,9 +122,9 @@ class Steps:
             timeout = component.stop_timeout
         # Past the deadline the stop still runs, cancelled at its first suspension point.
         timeout = max(0.0, min(timeout, deadline - time.monotonic()))
-        verbose = log.isEnabledFor(logging.INFO)
-        if verbose:
-            log.info("component stopping", extra={"component": name, "reason": reason.value})
+        bus = self.bus
+        if bus.wants(ComponentStopping):
+            bus.emit(ComponentStopping(component=name, reason=reason))
         began = time.perf_counter()
         scope = asyncio.timeout(timeout)
         try:
@@ -120,44 +132,54 @@ class Steps:
                 await call()
         except TimeoutError as exc:
             if scope.expired():
-                log.error(  # noqa: TRY400 - a timeout has no traceback worth printing
-                    "component stop timed out",
-                    extra={"component": name, "duration_ms": elapsed_ms(began)},
-                )
-                return ComponentTimeoutError(name, "stop", timeout)
-            return _stop_failed(name, exc, began)
+                error = ComponentTimeoutError(name, "stop", timeout)
+                return self._stop_failed(name, reason, error, began, timed_out=True)
+            return self._stop_failed(name, reason, exc, began)
         except asyncio.CancelledError as exc:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise  # our caller is cancelled (a forced exit): stop stopping
-            return _stop_failed(name, exc, began)
+            return self._stop_failed(name, reason, exc, began)
         except Exception as exc:  # noqa: BLE001 - every stop must run; errors are collected
-            return _stop_failed(name, exc, began)
-        if verbose:
-            log.info(
-                "component stopped", extra={"component": name, "duration_ms": elapsed_ms(began)}
-            )
+            return self._stop_failed(name, reason, exc, began)
+        if bus.wants(ComponentStopped):
+            bus.emit(ComponentStopped(component=name, duration=_elapsed(began), reason=reason))
         return None
 
+    def _start_failed(
+        self, name: str, exc: Exception, began: float, *, timed_out: bool = False
+    ) -> StartError:
+        self.bus.emit(
+            ComponentStartFailed(
+                component=name, duration=_elapsed(began), error=exc, timed_out=timed_out
+            )
+        )
+        return StartError(f"{name} failed to start: {exc}", name)
 
-def _start_failed(name: str, exc: Exception, began: float) -> StartError:
-    log.error(
-        "component start failed",
-        exc_info=exc,
-        extra={"component": name, "duration_ms": elapsed_ms(began)},
-    )
-    return StartError(f"{name} failed to start: {exc}", name)
-
-
-def _stop_failed(name: str, exc: BaseException, began: float) -> Exception:
-    log.error(
-        "component stop failed",
-        exc_info=exc,
-        extra={"component": name, "duration_ms": elapsed_ms(began)},
-    )
-    error = ComponentStopError(f"{name} failed to stop: {exc!r}", name)
-    error.__cause__ = exc
-    return error
+    def _stop_failed(
+        self,
+        name: str,
+        reason: ShutdownReason,
+        exc: BaseException,
+        began: float,
+        *,
+        timed_out: bool = False,
+    ) -> Exception:
+        self.bus.emit(
+            ComponentStopFailed(
+                component=name,
+                duration=_elapsed(began),
+                reason=reason,
+                error=exc,
+                timed_out=timed_out,
+            )
+        )
+        if timed_out:
+            assert isinstance(exc, ComponentTimeoutError)  # noqa: S101 - by construction
+            return exc
+        error = ComponentStopError(f"{name} failed to stop: {exc!r}", name)
+        error.__cause__ = exc
+        return error
 
 
 async def _call_hook(fn: Hook) -> None:
@@ -166,5 +188,10 @@ async def _call_hook(fn: Hook) -> None:
         await result
 
 
+def _elapsed(began: float) -> float:
+    return time.perf_counter() - began
+
+
 def elapsed_ms(began: float) -> float:
+    """Milliseconds since ``began`` (a ``perf_counter`` reading), rounded to 1 µs."""
     return round((time.perf_counter() - began) * 1000, 3)

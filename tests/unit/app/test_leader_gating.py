@@ -199,7 +199,7 @@ async def test_leader_value_must_be_a_leader_election(rec: Recorder) -> None:
         election = Component(rec.factory("election"))
         jobs = Component(rec.factory("jobs"), leader=election)
 
-    with pytest.raises(StartError, match="not a LeaderElection"):
+    with pytest.raises(StartError, match="must yield a LeaderElection"):
         await Application(Wrong(), install_signals=False).start()
     assert rec.events == ["start election", "stop election"]
 

@@ -1,0 +1,125 @@
+"""The lifecycle log: the event-stream subscriber that writes the ``service_pkg.app`` lines."""
+
+from __future__ import annotations
+
+import logging
+
+from service_pkg.app._state import RunState
+from service_pkg.events import (
+    ApplicationStateChanged,
+    ComponentOverridden,
+    ComponentStarted,
+    ComponentStartFailed,
+    ComponentStarting,
+    ComponentStopFailed,
+    ComponentStopped,
+    ComponentStopping,
+    Event,
+    EventBus,
+    StartAborted,
+)
+
+__all__ = ("KINDS", "log_event", "subscribe_log")
+
+log = logging.getLogger("service_pkg.app")
+
+KINDS: tuple[type[Event], ...] = (
+    ApplicationStateChanged,
+    ComponentOverridden,
+    ComponentStartFailed,
+    ComponentStarted,
+    ComponentStarting,
+    ComponentStopFailed,
+    ComponentStopped,
+    ComponentStopping,
+    StartAborted,
+)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def log_event(event: Event) -> None:  # noqa: C901, PLR0912 - one branch per event kind, flat
+    """Write the log line of one lifecycle event (see the table in docs/lifecycle.md)."""
+    if isinstance(event, ComponentStarting):
+        if log.isEnabledFor(logging.INFO):
+            log.info("component starting", extra={"component": event.component})
+    elif isinstance(event, ComponentStarted):
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "component started",
+                extra={"component": event.component, "duration_ms": _ms(event.duration)},
+            )
+    elif isinstance(event, ComponentStartFailed):
+        log.error(
+            "component start failed",
+            exc_info=event.error,
+            extra={"component": event.component, "duration_ms": _ms(event.duration)},
+        )
+    elif isinstance(event, ComponentStopping):
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "component stopping",
+                extra={"component": event.component, "reason": event.reason.value},
+            )
+    elif isinstance(event, ComponentStopped):
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "component stopped",
+                extra={"component": event.component, "duration_ms": _ms(event.duration)},
+            )
+    elif isinstance(event, ComponentStopFailed):
+        extra = {"component": event.component, "duration_ms": _ms(event.duration)}
+        if event.timed_out:
+            log.error("component stop timed out", extra=extra)
+        else:
+            log.error("component stop failed", exc_info=event.error, extra=extra)
+    elif isinstance(event, ComponentOverridden):
+        log.info("component overridden", extra={"component": event.component})
+    elif isinstance(event, StartAborted):
+        _log_aborted(event)
+    elif isinstance(event, ApplicationStateChanged):
+        _log_state(event)
+
+
+def _log_state(event: ApplicationStateChanged) -> None:
+    reason = {} if event.reason is None else {"reason": event.reason.value}
+    if event.new is RunState.RUNNING:
+        log.info("application started", extra={"duration_ms": _ms(event.duration)})
+    elif event.new is RunState.STOPPING and event.old is RunState.RUNNING:
+        log.info("application stopping", extra=reason)
+    elif event.new is RunState.STOPPING:
+        log.warning("start aborted, rolling back", extra=reason)
+    elif event.old is RunState.STOPPING:
+        log.info("application stopped", extra={**reason, "duration_ms": _ms(event.duration)})
+
+
+def _log_aborted(event: StartAborted) -> None:
+    # The last line of a failed start: one sentence a reader can act on, below the traceback.
+    cause = "interrupted" if event.error is None else _one_line(event.error)
+    rolled = ", ".join(event.rolled_back) if event.rolled_back else "nothing had started"
+    log.error(
+        "start failed: %s did not start (%s); rolled back: %s",
+        event.component or "the application",
+        cause,
+        rolled,
+        extra={
+            "component": event.component,
+            "reason": event.reason.value,
+            "rolled_back": list(event.rolled_back),
+        },
+    )
+
+
+def _one_line(error: BaseException) -> str:
+    root: BaseException = error
+    while root.__cause__ is not None:
+        root = root.__cause__
+    text = str(root).splitlines()[0] if str(root) else ""
+    return f"{type(root).__name__}: {text}" if text else type(root).__name__
+
+
+def subscribe_log(bus: EventBus) -> None:
+    """Make the lifecycle log a subscriber of ``bus`` (lifecycle events only)."""
+    bus.subscribe(log_event, *KINDS)
