@@ -33,12 +33,9 @@ from __future__ import annotations
 import asyncio
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Self
 
 from service_pkg.exceptions import ConfigError, NotRunningError
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
 
 __all__ = (
     "ReadinessBarrier",
@@ -95,6 +92,8 @@ class ReadinessBarrier:
     * :meth:`stop` makes it not running **and not ready**; calling it again does nothing.
       :meth:`start` after :meth:`stop` works and starts not ready: no signal sent before the
       stop is applied later.
+    * ``async with barrier:`` starts it and :meth:`aclose` (or leaving the block) stops it,
+      the shape of every kit resource.
     * :meth:`is_ready` never blocks and works in any state; :meth:`wait_ready` waits until the
       barrier is ready (forever if nobody makes it ready: bound it with ``asyncio.timeout``).
 
@@ -135,6 +134,25 @@ class ReadinessBarrier:
         """Stop accepting signals and become not ready. Idempotent."""
         self._running = False
         self._ready.clear()
+
+    async def __aenter__(self) -> Self:
+        """:meth:`start` the barrier and return it.
+
+        .. versionadded:: 0.2.0
+        """
+        self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        """:meth:`aclose` the barrier."""
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """:meth:`stop` the barrier (not running, not ready). Idempotent.
+
+        .. versionadded:: 0.2.0
+        """
+        self.stop()
 
     def send(self, signal: ReadinessSignal | str) -> None:
         """Apply a signal: ``"ready"`` makes the barrier ready, ``"not_ready"`` not ready.
@@ -197,27 +215,20 @@ class ReadinessBarrier:
         )
 
 
-async def readiness_barrier(
-    config: ReadinessConfig | None = None,
-) -> AsyncGenerator[ReadinessBarrier, object]:
-    """Component factory: a started barrier, stopped when the component stops.
+def readiness_barrier(config: ReadinessConfig | None = None) -> ReadinessBarrier:
+    """Component factory: ``Component(readiness_barrier, ReadinessConfig(name="api"))``.
 
-    Use it as ``Component(readiness_barrier, ReadinessConfig(name="api"))``. The barrier yielded
-    is running and not ready. When the generator is resumed (the runtime sends the
-    :class:`~service_pkg.ShutdownReason`, which this factory does not need) or closed, the
-    barrier is stopped, which makes it not ready.
+    Returns the barrier unstarted; the component starts it (``async with``), so its value is
+    running and not ready, and stops it (not ready) when the component stops.
 
     Args:
         config: The barrier's configuration; ``ReadinessConfig()`` when ``None``.
 
-    Yields:
-        The running barrier.
+    Returns:
+        The barrier, started by the component.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 returns the barrier (an async context manager) instead of
+       being an async generator.
     """
-    barrier = ReadinessBarrier(config)
-    barrier.start()
-    try:
-        yield barrier  # the shutdown reason sent back is not needed to stop a flag
-    finally:
-        barrier.stop()
+    return ReadinessBarrier(config)

@@ -1,44 +1,46 @@
-"""``readiness_barrier``: the component factory, driven by hand."""
+"""``readiness_barrier`` and the barrier's resource shape (``async with`` / ``aclose``)."""
 
 from __future__ import annotations
 
-import pytest
+from dependency_injector import containers
 
-from service_pkg.readiness import ReadinessConfig, readiness_barrier
-
-# Stands in for service_pkg.ShutdownReason: the factory accepts any value and ignores it.
-SHUTDOWN_REASON = object()
-
-
-async def test_yields_a_running_not_ready_barrier() -> None:
-    """The first value is a started barrier that is not ready yet."""
-    factory = readiness_barrier()
-    barrier = await anext(factory)
-    assert (barrier.running, barrier.is_ready()) == (True, False)
-    await factory.aclose()
+from service_pkg import Component
+from service_pkg.readiness import ReadinessBarrier, ReadinessConfig, readiness_barrier
+from service_pkg.testing import run_components
 
 
-async def test_passes_the_config_to_the_barrier() -> None:
-    """The given config names the barrier."""
-    factory = readiness_barrier(ReadinessConfig(name="api"))
-    barrier = await anext(factory)
-    assert barrier.name == "api"
-    await factory.aclose()
+class Barrier(containers.DeclarativeContainer):
+    barrier = Component(readiness_barrier, ReadinessConfig(name="api"))
 
 
-async def test_resuming_with_a_reason_stops_the_barrier_and_finishes() -> None:
-    """Sending the shutdown reason stops the barrier (not ready) and ends the generator."""
-    factory = readiness_barrier()
-    barrier = await anext(factory)
-    barrier.set_ready()
-    with pytest.raises(StopAsyncIteration):
-        await factory.asend(SHUTDOWN_REASON)
+async def test_component_value_is_a_running_not_ready_barrier() -> None:
+    """Started by the Application, the value is running and not ready yet."""
+    container = Barrier()
+    async with run_components(container):
+        barrier = container.barrier()
+        assert (barrier.name, barrier.running, barrier.is_ready()) == ("api", True, False)
+
+
+async def test_component_stop_stops_the_barrier() -> None:
+    """Stopping the component leaves the barrier not running and not ready."""
+    container = Barrier()
+    async with run_components(container):
+        barrier = container.barrier()
+        barrier.set_ready()
     assert (barrier.running, barrier.is_ready()) == (False, False)
 
 
-async def test_closing_the_generator_stops_the_barrier() -> None:
-    """``aclose`` (an abandoned component) also stops the barrier."""
-    factory = readiness_barrier()
-    barrier = await anext(factory)
-    await factory.aclose()
+async def test_async_with_starts_and_aclose_stops() -> None:
+    """``async with`` starts the barrier; leaving the block stops it."""
+    async with ReadinessBarrier() as barrier:
+        assert barrier.running
     assert not barrier.running
+
+
+async def test_aclose_is_idempotent() -> None:
+    """A second ``aclose()`` does nothing and raises nothing."""
+    barrier = ReadinessBarrier()
+    barrier.start()
+    await barrier.aclose()
+    await barrier.aclose()
+    assert (barrier.running, barrier.is_ready()) == (False, False)
