@@ -1,5 +1,7 @@
 """The lifecycle runtime: components, the plan, the application, signals and leader gating."""
 
+from service_pkg.app._application import DEFAULT_GATED_BACKOFF as DEFAULT_GATED_BACKOFF
+from service_pkg.app._application import DEFAULT_GATED_BACKOFF_MAX as DEFAULT_GATED_BACKOFF_MAX
 from service_pkg.app._application import DEFAULT_SHUTDOWN_TIMEOUT as DEFAULT_SHUTDOWN_TIMEOUT
 from service_pkg.app._application import Application as Application
 from service_pkg.app._component import DEFAULT_START_TIMEOUT as DEFAULT_START_TIMEOUT
@@ -9,6 +11,7 @@ from service_pkg.app._plan import Node as Node
 from service_pkg.app._plan import NodeKind as NodeKind
 from service_pkg.app._plan import Plan as Plan
 from service_pkg.app._plan import build_plan as build_plan
+from service_pkg.app._runtime import Runtime as Runtime
 from service_pkg.app._signals import FORCE_EXIT_GRACE as FORCE_EXIT_GRACE
 from service_pkg.app._state import Priority as Priority
 from service_pkg.app._state import RunState as RunState
@@ -16,6 +19,8 @@ from service_pkg.app._state import ShutdownReason as ShutdownReason
 from service_pkg.app._state import current_shutdown_reason as current_shutdown_reason
 
 __all__ = (
+    "DEFAULT_GATED_BACKOFF",
+    "DEFAULT_GATED_BACKOFF_MAX",
     "DEFAULT_SHUTDOWN_TIMEOUT",
     "DEFAULT_START_TIMEOUT",
     "DEFAULT_STOP_TIMEOUT",
@@ -27,6 +32,7 @@ __all__ = (
     "Plan",
     "Priority",
     "RunState",
+    "Runtime",
     "ShutdownReason",
     "build_plan",
     "current_shutdown_reason",

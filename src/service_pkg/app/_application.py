@@ -20,13 +20,17 @@ from service_pkg.app._leader import Backoff, GroupSupervisor, close_all
 from service_pkg.app._log import subscribe_log
 from service_pkg.app._plan import Explain, Node, NodeKind, Plan, build_plan, direct_path
 from service_pkg.app._probes import collect_probes
-from service_pkg.app._runtime import bind_runtime
+from service_pkg.app._runtime import Runtime, bind_runtime
 from service_pkg.app._signals import SignalCatcher
 from service_pkg.app._state import RunState, ShutdownReason
 from service_pkg.app._steps import Hook, HookSpec, Steps
 from service_pkg.clock import Clock, SystemClock
 from service_pkg.events import (
     ApplicationStateChanged,
+    ComponentStarted,
+    ComponentStartFailed,
+    ComponentStopFailed,
+    ComponentStopped,
     Event,
     EventBus,
     ReadinessChanged,
@@ -62,7 +66,7 @@ DEFAULT_GATED_BACKOFF_MAX = 300.0
 """Cap of that hold-off, which doubles with each consecutive failure."""
 
 
-class Application:
+class Application(Runtime):
     """Runs the components of a dependency-injector container as one service.
 
     Lifecycle contract:
@@ -151,6 +155,14 @@ class Application:
             self._readiness.is_ready,
             self._bus,
             max_age=seconds("health_max_age", health_max_age, allow_zero=True),
+        )
+        # A component that starts or stops (a gated group too) makes a cached report stale.
+        self._bus.subscribe(
+            lambda _: self._health.invalidate(),
+            ComponentStarted,
+            ComponentStartFailed,
+            ComponentStopped,
+            ComponentStopFailed,
         )
         self._unbind_runtime: Callable[[], None] | None = None
         self._entered = time.perf_counter()

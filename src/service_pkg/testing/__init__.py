@@ -5,6 +5,8 @@
   ``lose()``.
 * :class:`InMemoryLock` over a shared :class:`LockStore`: the ``RedisLock`` rules in memory.
 * :func:`run_components`: start only the subgraph a test needs and always stop it.
+* :class:`FakeRuntime`: a :class:`~service_pkg.app.Runtime` whose state, readiness and
+  health the test sets, to override the container's runtime dependency.
 """
 
 from service_pkg.testing._clock import ManualClock as ManualClock
@@ -13,8 +15,10 @@ from service_pkg.testing._election import manual_election as manual_election
 from service_pkg.testing._lock import InMemoryLock as InMemoryLock
 from service_pkg.testing._lock import LockStore as LockStore
 from service_pkg.testing._run import run_components as run_components
+from service_pkg.testing._runtime import FakeRuntime as FakeRuntime
 
 __all__ = (
+    "FakeRuntime",
     "InMemoryLock",
     "LockStore",
     "ManualClock",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from service_pkg.app import Plan, RunState, build_plan
+from service_pkg.app import Plan, RunState, Runtime, build_plan
 from service_pkg.events import Event, EventBus, Subscriber
 from service_pkg.health import ComponentHealth, HealthReport, HealthStatus
 from service_pkg.readiness import ReadinessBarrier, ReadinessConfig
@@ -13,7 +13,7 @@ from service_pkg.readiness import ReadinessBarrier, ReadinessConfig
 __all__ = ("FakeRuntime",)
 
 
-class FakeRuntime:
+class FakeRuntime(Runtime):
     """A runtime view whose state, readiness and health the test sets.
 
     Override the container's runtime dependency with it::
@@ -33,7 +33,7 @@ class FakeRuntime:
         ready: bool = True,
         plan: Plan | None = None,
     ) -> None:
-        self.state: RunState = state
+        self._state = state
         self._readiness = ReadinessBarrier(ReadinessConfig(name="fake-runtime"))
         self._readiness.start()
         if ready:
@@ -49,6 +49,15 @@ class FakeRuntime:
             f"<FakeRuntime state={self.state.value} ready={self._readiness.is_ready()} "
             f"entries={len(self._entries)}>"
         )
+
+    @property
+    def state(self) -> RunState:
+        """The state given; assign to change it."""
+        return self._state
+
+    @state.setter
+    def state(self, value: RunState) -> None:
+        self._state = value
 
     @property
     def readiness(self) -> ReadinessBarrier:
