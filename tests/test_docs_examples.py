@@ -20,7 +20,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ("docs/lifecycle.md", "README.md", "docs/leader-election.md", "docs/scheduler.md")
+PAGES = (
+    "docs/lifecycle.md",
+    "README.md",
+    "docs/leader-election.md",
+    "docs/scheduler.md",
+    "docs/health.md",
+)
 TIMEOUT = 45.0
 
 # Runs the code read from stdin as the module ``docs_example``. The code is padded with blank
