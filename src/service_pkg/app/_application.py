@@ -350,7 +350,9 @@ class Application(Runtime):
             self._finish_stop()
         if errors:
             self._stop_error = StopError("rollback after a failed start was not clean", errors)
+        self._set_state(RunState.FAILED if errors or not interrupted else RunState.STOPPED)
         cause = exc.__cause__ if isinstance(exc, StartError) else exc
+        # Last, so the log's last line of a failed start is the one-sentence summary.
         self._bus.emit(
             StartAborted(
                 component=current,
@@ -359,7 +361,6 @@ class Application(Runtime):
                 rolled_back=rolled_back,
             )
         )
-        self._set_state(RunState.FAILED if errors or not interrupted else RunState.STOPPED)
         if interrupted:
             raise StartError(
                 f"start interrupted ({reason.value}) while starting {current}; rolled back",

@@ -108,8 +108,8 @@ async def test_failed_start_publishes_the_rollback(rec: Recorder) -> None:
         ("state", "starting", "stopping", FAIL),
         ("stopping", "db", FAIL),
         ("stopped", "db", FAIL),
-        ("aborted", "api", ("db",)),
         ("state", "stopping", "failed", FAIL),
+        ("aborted", "api", ("db",)),
     ]
 
 
