@@ -18,9 +18,16 @@ The kit is also measured alone at 10,000 components, where dependency-injector's
 ``shutdown_resources()`` would take minutes. ``service_pkg.app`` logs at WARNING, so the
 per-component INFO lines are not part of the measurement.
 
+``--subscriber noop`` subscribes one no-op subscriber to every event of each application
+(``app.subscribe``), to show what the event stream costs when somebody listens; the default
+(``none``) leaves only the application's own lifecycle-log subscriber. Health: a running
+application of 1,000 components, each with a no-op check (sync, then async), times
+``await app.health()`` with ``health_max_age=0`` (a full round every call), median of 20.
+
 The last line printed is one JSON object::
 
-    {"benchmark": "lifecycle", "kit_vs_di_ratio_1k": ..., "lifecycle_10k_s": ...}
+    {"benchmark": "lifecycle", "subscriber": ..., "kit_vs_di_ratio_1k": ...,
+     "lifecycle_10k_s": ..., "health_1k_sync_ms": ..., "health_1k_async_ms": ...}
 
 Run it with ``.venv/bin/python benchmarks/lifecycle.py`` (``PYTHONPATH=src`` when the
 package is not installed in the venv); ``--full`` adds 2,000 for both tools and 20,000 for
@@ -50,6 +57,7 @@ from typing import Any, TypeVar
 from dependency_injector import containers, providers
 
 from service_pkg.app import Application, Component, RunState
+from service_pkg.events import Event
 
 FAN_OUT = 4
 DEFAULT_REPEAT = 5
@@ -69,6 +77,16 @@ TARGET_KIT_10K_S = 1.0
 
 KIT = "kit"
 DI = "di"
+HEALTH_SIZE = 1_000
+HEALTH_ROUNDS = 20
+
+SUBSCRIBERS: list[Callable[[Event], object]] = []
+"""Subscribed to every event of each kit application (``--subscriber noop``)."""
+
+
+def noop_subscriber(_: Event) -> None:
+    """Listens, does nothing."""
+
 
 P = TypeVar("P", bound=providers.Provider[Any])
 
@@ -127,6 +145,8 @@ async def time_kit(size: int) -> Timing:
     gc.collect()
     began = time.perf_counter()
     app = Application(container, install_signals=False)
+    for fn in SUBSCRIBERS:
+        app.subscribe(fn)
     plan = app.plan
     await app.start()
     stopping = time.perf_counter()
@@ -135,6 +155,32 @@ async def time_kit(size: int) -> Timing:
     if app.state is not RunState.STOPPED or len(plan.start_order) != size:
         raise RuntimeError(f"kit run at {size} did not start and stop {size} components")
     return Timing(ended - began, ended - stopping)
+
+
+def _sync_ok(_: object) -> None:
+    return None
+
+
+async def _async_ok(_: object) -> None:
+    return None
+
+
+async def time_health(size: int, check: Callable[[object], object]) -> float:
+    """Median seconds of one full health round over ``size`` started components."""
+    container = containers.DynamicContainer()
+    for i in range(size):
+        setattr(container, f"r{i}", Component(noop, health=check))
+    app = Application(container, install_signals=False, health_max_age=0)
+    async with app:
+        report = await app.health()
+        if len(report.components) != size or not report.healthy:
+            raise RuntimeError(f"health round over {size} components did not check them all")
+        rounds = []
+        for _ in range(HEALTH_ROUNDS):
+            began = time.perf_counter()
+            await app.health()
+            rounds.append(time.perf_counter() - began)
+    return statistics.median(rounds)
 
 
 async def _await(result: object) -> None:
@@ -345,6 +391,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="exit with status 1 when a target is missed",
     )
     parser.add_argument(
+        "--subscriber",
+        choices=("none", "noop"),
+        default="none",
+        help="subscribe one no-op subscriber to every event of each kit application",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         default=DEFAULT_REPEAT,
@@ -360,12 +412,19 @@ async def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; the last line printed is the JSON summary."""
     args = parse_args(argv)
     logging.getLogger("service_pkg.app").setLevel(logging.WARNING)
+    if args.subscriber == "noop":
+        SUBSCRIBERS.append(noop_subscriber)
     shared, kit_only = (FULL_SHARED, FULL_KIT_ONLY) if args.full else (QUICK_SHARED, QUICK_KIT_ONLY)
     await check_direction()
     results = await measure(shared, kit_only, args.repeat)
     print_table(results, args.repeat)
     if args.profile:
         await profile_kit(PROFILE_SIZE)
+    health_sync = await time_health(HEALTH_SIZE, _sync_ok)
+    health_async = await time_health(HEALTH_SIZE, _async_ok)
+    print(f"\nhealth round over {HEALTH_SIZE:,} components (median of {HEALTH_ROUNDS}):")
+    print(f"  no-op sync checks:  {health_sync * 1000:.3f} ms")
+    print(f"  no-op async checks: {health_async * 1000:.3f} ms")
     ratio = find(results, KIT, RATIO_SIZE).median / find(results, DI, RATIO_SIZE).median
     kit_10k = find(results, KIT, KIT_SIZE).median
     ratio_ok = ratio <= TARGET_RATIO_1K
@@ -375,8 +434,11 @@ async def main(argv: Sequence[str] | None = None) -> int:
     print(f"  lifecycle_10k_s    = {kit_10k:.4f} (< {TARGET_KIT_10K_S}): {_met(kit_ok)}")
     summary = {
         "benchmark": "lifecycle",
+        "subscriber": args.subscriber,
         "kit_vs_di_ratio_1k": round(ratio, 6),
         "lifecycle_10k_s": round(kit_10k, 6),
+        "health_1k_sync_ms": round(health_sync * 1000, 3),
+        "health_1k_async_ms": round(health_async * 1000, 3),
     }
     print(json.dumps(summary))
     return 1 if args.check and not (ratio_ok and kit_ok) else 0
