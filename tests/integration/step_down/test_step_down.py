@@ -85,9 +85,9 @@ def test_failing_leader_resigns_and_the_other_replica_takes_over(
 ) -> None:
     """The leader whose group fails resigns; the healthy replica leads and starts its group."""
     failing = spawn(replicas, redis_server.port, fail=True)
-    wait_until(lambda: failing.events("resigned"), 20, "the failing replica to resign")
+    wait_until(lambda: bool(failing.events("resigned")), 20, "the failing replica to resign")
     healthy = spawn(replicas, redis_server.port, fail=False)
-    wait_until(lambda: healthy.events("working"), 20, "the healthy replica's group")
+    wait_until(lambda: bool(healthy.events("working")), 20, "the healthy replica's group")
     lost = failing.events("lost")
     assert lost
     assert lost[0]["reason"] == "resigned:gated_start_failed"
