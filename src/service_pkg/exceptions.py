@@ -101,6 +101,8 @@ class ConfigTypeError(ConfigError, TypeError):
     dependency-injector raises :class:`TypeError` for a non-callable ``Resource`` factory, so
     this is a :class:`TypeError` as well as a :class:`ConfigError` (and so a
     :class:`ValueError`): code written for either library catches it.
+
+    .. versionadded:: 0.2.0
     """
 
 
@@ -113,6 +115,8 @@ class ApplicationOwnedError(ServiceKitError, errors.Error, RuntimeError):
     started, and copying a started one raise this. The message names the component and what
     to call instead. It is a ``dependency_injector.errors.Error`` (what the base class raises
     when a started resource is copied) and a :class:`RuntimeError` (a misuse of the API).
+
+    .. versionadded:: 0.2.0
     """
 
 

@@ -282,10 +282,9 @@ class Component(providers.Resource[T], Generic[T]):
         """
         state = "runs" if self._started else "is not running"
         raise ApplicationOwnedError(
-            f"{self._label()} {state}, and its lifecycle belongs to service_pkg.Application: "
-            "stop it with `await app.stop()` (leaving `async with app:` or "
-            "`run_components(...)` does it), not with shutdown() / "
-            "container.shutdown_resources()",
+            f"{self._label()} {state}; its lifecycle belongs to service_pkg.Application, "
+            "which stops it: call `await app.stop()` (or leave `async with app:` / "
+            "`run_components(...)`) instead of shutdown() / container.shutdown_resources()",
         )
 
     def _provide(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:  # noqa: ARG002 - DI's signature

@@ -324,6 +324,7 @@ class TestHealth:
         """A lambda check is typed against what the factory yields."""
         component = Component(open_checked, health=lambda value: value.upper())
         assert component.health is not None
+        assert component.health.check("db") == "DB"
 
     def test_without_health_the_factory_default_is_used(self) -> None:
         """A factory decorated with @default_health brings its check with no user code."""
