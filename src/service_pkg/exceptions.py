@@ -4,7 +4,14 @@
 
     ServiceKitError(Exception)
     ├── ConfigError(ServiceKitError, ValueError)      bad declaration or config value; raised at
-    │                                                 construction, names the field and the value
+    │   │                                             construction, names the field and the value
+    │   └── ConfigTypeError(ConfigError, TypeError)   the value has the wrong type (a factory that
+    │                                                 is not callable): dependency-injector's type
+    ├── ApplicationOwnedError(ServiceKitError, dependency_injector.errors.Error, RuntimeError)
+    │                                                 dependency-injector's own lifecycle was used
+    │                                                 on a component the Application owns: init(),
+    │                                                 shutdown(), calling it unstarted, copying it
+    │                                                 started; says what to call instead
     ├── MissingDependencyError(ServiceKitError, ImportError)
     │                                                 an optional integration was imported without
     │                                                 its extra; names the `pip install` to run
@@ -38,20 +45,25 @@
                                                       ``add()`` after ``start()`` (Go "already
                                                       started"); stop the scheduler first
 
-Violations of the API contract itself (starting an application twice, calling a component that
-was never started) raise :class:`RuntimeError` with a message saying how to use it instead.
+Violations of the API contract itself (starting an application twice) raise
+:class:`RuntimeError` with a message saying how to use it instead; for a component that is
+:class:`ApplicationOwnedError`, which is a :class:`RuntimeError` too.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from dependency_injector import errors
+
 __all__ = (
+    "ApplicationOwnedError",
     "BrokenResourceError",
     "ClosedResourceError",
     "ComponentStopError",
     "ComponentTimeoutError",
     "ConfigError",
+    "ConfigTypeError",
     "DuplicateJobError",
     "LifecycleError",
     "MissingDependencyError",
@@ -81,6 +93,31 @@ class ConfigError(ServiceKitError, ValueError):
         self.value = value
         self.rule = rule
         super().__init__(f"{field}: {rule} (got {value!r})")
+
+
+class ConfigTypeError(ConfigError, TypeError):
+    """A declaration value has the wrong type, e.g. a ``Component`` factory that is not callable.
+
+    dependency-injector raises :class:`TypeError` for a non-callable ``Resource`` factory, so
+    this is a :class:`TypeError` as well as a :class:`ConfigError` (and so a
+    :class:`ValueError`): code written for either library catches it.
+
+    .. versionadded:: 0.2.0
+    """
+
+
+class ApplicationOwnedError(ServiceKitError, errors.Error, RuntimeError):
+    """dependency-injector's own resource lifecycle was used on a ``Component``.
+
+    The :class:`~service_pkg.Application` owns a component's start and stop, so
+    ``component.init()``, ``container.init_resources()``, ``component.shutdown()``,
+    ``container.shutdown_resources()`` while a component runs, calling a component that is not
+    started, and copying a started one raise this. The message names the component and what
+    to call instead. It is a ``dependency_injector.errors.Error`` (what the base class raises
+    when a started resource is copied) and a :class:`RuntimeError` (a misuse of the API).
+
+    .. versionadded:: 0.2.0
+    """
 
 
 class MissingDependencyError(ServiceKitError, ImportError):

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import inspect
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import Any, Generic, NoReturn, Self, TypeVar, cast, overload
 
 from dependency_injector import providers, resources
 
 from service_pkg._checks import seconds
+from service_pkg.app._factory import Closer, check_factory, import_factory, open_factory
 from service_pkg.app._state import Priority, ShutdownReason, _reason
-from service_pkg.exceptions import ConfigError
+from service_pkg.exceptions import ApplicationOwnedError, ConfigTypeError
+from service_pkg.health import HealthCheck, factory_health
 
 __all__ = ("DEFAULT_START_TIMEOUT", "DEFAULT_STOP_TIMEOUT", "Component")
 
@@ -24,9 +25,8 @@ DEFAULT_START_TIMEOUT = 30.0
 DEFAULT_STOP_TIMEOUT = 10.0
 """Seconds a component may take to stop unless it says otherwise."""
 
-_UNSET: Any = object()
-
-Closer = Callable[[ShutdownReason], Awaitable[None]]
+Health = Callable[[Any], object] | HealthCheck | None
+"""What ``health=`` accepts: a check callable, a :class:`HealthCheck`, or ``None``."""
 
 
 class Component(providers.Resource[T], Generic[T]):
@@ -38,9 +38,13 @@ class Component(providers.Resource[T], Generic[T]):
       the component, and ``reason = yield value`` receives the :class:`ShutdownReason` when it
       stops;
     * a sync generator function (run in a worker thread, so its timeouts hold);
-    * a callable returning an async (or sync) context manager;
-    * a ``dependency_injector.resources.AsyncResource`` (or ``Resource``) subclass.
+    * a callable returning an async (or sync) context manager, such as a class whose
+      ``__aenter__`` starts it and returns it (the kit's own resource shape);
+    * a ``dependency_injector.resources.AsyncResource`` (or ``Resource``) subclass;
+    * a string import path to one of these (``"pkg.mod.open_db"``), resolved as
+      dependency-injector resolves it.
 
+    It may be left out and set later with :meth:`set_provides`, as with ``providers.Resource``.
     Positional and keyword arguments are dependency-injector injections: providers (other
     components, factories, configuration) are resolved when the component starts.
 
@@ -49,9 +53,22 @@ class Component(providers.Resource[T], Generic[T]):
     ``start_timeout``; stops it before any of its dependencies, at most once, under
     ``stop_timeout``; and among components that are free to stop, smaller ``priority`` first.
     A component with ``leader=election`` starts only while that election holds leadership.
-    Calling the provider returns the started value; calling it before start raises
-    :class:`RuntimeError`. Bad arguments raise :class:`~service_pkg.exceptions.ConfigError`
-    here, at declaration.
+    ``health=`` is the check ``app.health()`` runs on the started value (by default the one
+    the factory carries, see :func:`service_pkg.health.default_health`).
+
+    Calling the provider returns the started value, and :attr:`initialized` is true, exactly
+    while it is started. dependency-injector's own lifecycle calls are refused with
+    :class:`~service_pkg.exceptions.ApplicationOwnedError` (a ``RuntimeError`` and a
+    ``dependency_injector.errors.Error``), whose message says what to call instead: calling
+    it before the start, ``init()`` / ``container.init_resources()``, ``shutdown()`` /
+    ``container.shutdown_resources()`` while it runs, and copying it while it runs. Bad
+    arguments raise :class:`~service_pkg.exceptions.ConfigError` here, at declaration
+    (:class:`~service_pkg.exceptions.ConfigTypeError`, also a ``TypeError``, for a value of
+    the wrong type such as a factory that is not callable).
+
+    .. versionchanged:: 0.2.0
+       ``health=``, :attr:`health`, :meth:`set_provides` and string factories honoured,
+       :attr:`initialized` true while started, ``shutdown()`` refused.
     """
 
     @overload
@@ -61,6 +78,7 @@ class Component(providers.Resource[T], Generic[T]):
         *args: Any,
         priority: int = ...,
         leader: providers.Provider[Any] | None = ...,
+        health: Callable[[T], object] | HealthCheck | None = ...,
         start_timeout: float = ...,
         stop_timeout: float = ...,
         **kwargs: Any,
@@ -73,6 +91,7 @@ class Component(providers.Resource[T], Generic[T]):
         *args: Any,
         priority: int = ...,
         leader: providers.Provider[Any] | None = ...,
+        health: Callable[[T], object] | HealthCheck | None = ...,
         start_timeout: float = ...,
         stop_timeout: float = ...,
         **kwargs: Any,
@@ -86,6 +105,7 @@ class Component(providers.Resource[T], Generic[T]):
         *args: Any,
         priority: int = ...,
         leader: providers.Provider[Any] | None = ...,
+        health: Callable[[T], object] | HealthCheck | None = ...,
         start_timeout: float = ...,
         stop_timeout: float = ...,
         **kwargs: Any,
@@ -98,6 +118,7 @@ class Component(providers.Resource[T], Generic[T]):
         *args: Any,
         priority: int = ...,
         leader: providers.Provider[Any] | None = ...,
+        health: Health = ...,
         start_timeout: float = ...,
         stop_timeout: float = ...,
         **kwargs: Any,
@@ -105,46 +126,50 @@ class Component(providers.Resource[T], Generic[T]):
 
     def __init__(
         self,
-        factory: Any = _UNSET,
+        factory: Any = None,
         *args: Any,
         priority: int = Priority.MEDIUM,
         leader: providers.Provider[Any] | None = None,
+        health: Health = None,
         start_timeout: float = DEFAULT_START_TIMEOUT,
         stop_timeout: float = DEFAULT_STOP_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         self._factory: Any = None
-        self._priority = int(Priority.MEDIUM)
-        self._leader: providers.Provider[Any] | None = None
-        self._start_timeout = DEFAULT_START_TIMEOUT
-        self._stop_timeout = DEFAULT_STOP_TIMEOUT
         self._value: Any = None
         self._closer: Closer | None = None
         self._started = False
         self._name: str | None = None
-        if factory is _UNSET:
-            # dependency-injector copies providers by calling the class with no arguments
-            # and filling the fields in afterwards (see __deepcopy__).
-            super().__init__()
-            self.disable_async_mode()
-            return
-        _check_factory(factory)
+        # The base class calls set_provides(factory): strings resolve and the check runs there.
         super().__init__(factory, *args, **kwargs)
         # Started values are plain objects, so dependents resolve synchronously.
         self.disable_async_mode()
-        self._factory = factory
         self._priority = _check_priority(priority)
         self._leader = _check_leader(leader)
+        self._health = _check_health(health)
         self._start_timeout = seconds("start_timeout", start_timeout)
         self._stop_timeout = seconds("stop_timeout", stop_timeout)
 
-    def __deepcopy__(self, memo: dict[Any, Any] | None = None) -> Component[T]:
-        """Copy the provider with its lifecycle metadata (dependency-injector drops it)."""
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Component[T]:
+        """Copy the provider with its lifecycle metadata (dependency-injector drops it).
+
+        Raises:
+            ApplicationOwnedError: the component is started.
+        """
+        memo = {} if memo is None else memo
+        found = memo.get(id(self))
+        if found is not None:
+            return cast("Component[T]", found)
         if self._started:
-            raise RuntimeError("a started component cannot be copied; stop the application first")
+            raise ApplicationOwnedError(
+                f"{self._label()} is started, and a started component cannot be copied "
+                "(both copies would need stopping): copy the container before the application "
+                "starts or after it stopped",
+            )
         copied = cast("Component[T]", super().__deepcopy__(memo))
         copied._factory = self._factory  # noqa: SLF001
         copied._priority = self._priority  # noqa: SLF001
+        copied._health = self._health  # noqa: SLF001
         copied._start_timeout = self._start_timeout  # noqa: SLF001
         copied._stop_timeout = self._stop_timeout  # noqa: SLF001
         copied._name = self._name  # noqa: SLF001
@@ -152,9 +177,39 @@ class Component(providers.Resource[T], Generic[T]):
             copied._leader = copy.deepcopy(self._leader, memo)  # noqa: SLF001
         return copied
 
+    def set_provides(self, provides: Any) -> Self:
+        """Set the factory, as ``providers.Resource.set_provides`` does; the next start uses it.
+
+        A string is an import path: ``"pkg.mod.name"``, ``".mod.name"`` relative to the calling
+        module's package, or a bare builtin or global name of the calling module. ``None``
+        leaves the component without a factory (its start then fails). A running component
+        keeps the stop part of the factory it started with.
+
+        Raises:
+            ConfigTypeError: what it names is not a component factory (see the class).
+            ImportError: a string's module cannot be imported.
+            AttributeError: a string's module has no such name.
+        """
+        factory = import_factory(provides, __name__) if isinstance(provides, str) else provides
+        if factory is not None:
+            check_factory(factory)
+        super().set_provides(factory)
+        self._factory = factory
+        return self
+
     @property
     def factory(self) -> Any:
-        """The factory as declared (generator function, CM factory or resource class)."""
+        """The effective factory: as declared or set by :meth:`set_provides`, strings resolved."""
+        return self._factory
+
+    @property
+    def provides(self) -> Any:
+        """The same as :attr:`factory`.
+
+        dependency-injector stores a generator function wrapped in a context manager factory;
+        a component runs the generator itself (so that it receives the
+        :class:`ShutdownReason`), and reports the function it was given.
+        """
         return self._factory
 
     @property
@@ -166,6 +221,15 @@ class Component(providers.Resource[T], Generic[T]):
     def leader(self) -> providers.Provider[Any] | None:
         """The election component this one is gated by, or ``None`` for always-on."""
         return self._leader
+
+    @property
+    def health(self) -> HealthCheck | None:
+        """The check ``app.health()`` runs: ``health=``, else the factory's default, else none.
+
+        The factory's default is what :func:`service_pkg.health.default_health` attached to
+        the effective :attr:`factory`.
+        """
+        return self._health if self._health is not None else factory_health(self._factory)
 
     @property
     def start_timeout(self) -> float:
@@ -183,35 +247,71 @@ class Component(providers.Resource[T], Generic[T]):
         return self._started
 
     @property
+    def initialized(self) -> bool:
+        """dependency-injector's name for :attr:`started`: true exactly while it runs."""
+        return self._started
+
+    @property
     def related(self) -> Any:
         """Providers this one refers to, the ``leader=`` election included."""
         yield from super().related
         if self._leader is not None:
             yield self._leader
 
-    def init(self) -> Any:
-        """Refuse dependency-injector's own lifecycle: the Application owns this one."""
-        raise RuntimeError(
+    def init(self) -> NoReturn:
+        """Refuse dependency-injector's own start: the Application owns this lifecycle.
+
+        Raises:
+            ApplicationOwnedError: always; ``container.init_resources()`` raises it too.
+        """
+        raise ApplicationOwnedError(
             f"{self._label()} is a service_pkg Component: start it with "
             "service_pkg.Application (or service_pkg.testing.run_components in tests), "
             "not with init() / container.init_resources()",
         )
 
+    def shutdown(self) -> NoReturn:
+        """Refuse dependency-injector's own stop: the Application owns this lifecycle.
+
+        ``container.shutdown_resources()`` calls this for each component that runs, so it
+        raises too while any runs; when none runs it has nothing to stop and returns
+        ``None``, as dependency-injector does for synchronous resources.
+
+        Raises:
+            ApplicationOwnedError: always.
+        """
+        state = "runs" if self._started else "is not running"
+        raise ApplicationOwnedError(
+            f"{self._label()} {state}; its lifecycle belongs to service_pkg.Application, "
+            "which stops it: call `await app.stop()` (or leave `async with app:` / "
+            "`run_components(...)`) instead of shutdown() / container.shutdown_resources()",
+        )
+
     def _provide(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:  # noqa: ARG002 - DI's signature
         if not self._started:
-            raise RuntimeError(
+            raise ApplicationOwnedError(
                 f"{self._label()} is not started: start the container with "
                 "service_pkg.Application, or service_pkg.testing.run_components in tests",
             )
         return self._value
 
     def _label(self) -> str:
-        return f"component {self._name!r}" if self._name else f"component {self._factory!r}"
+        if self._name:
+            return f"component {self._name!r}"
+        if self._factory is None:
+            return "a component without a factory"
+        return f"component {self._factory!r}"
 
     async def _start(self) -> None:
         """Resolve the injections, run the factory up to its value, and keep the closer."""
+        factory = self._factory
+        if factory is None:
+            raise TypeError(
+                f"{self._label()} has no factory: pass one to Component(...) or call "
+                "set_provides() before the application starts",
+            )
         args, kwargs = await _resolve(self.args, self.kwargs)
-        self._value, self._closer = await _open(self._factory, args, kwargs)
+        self._value, self._closer = await open_factory(factory, args, kwargs)
         self._started = True
 
     async def _stop(self, reason: ShutdownReason) -> None:
@@ -228,27 +328,28 @@ class Component(providers.Resource[T], Generic[T]):
             _reason.reset(token)
 
 
-def _check_factory(factory: object) -> None:
-    if not callable(factory):
-        raise ConfigError("factory", factory, "must be callable")
-    if inspect.iscoroutinefunction(factory):
-        raise ConfigError(
-            "factory",
-            factory,
-            "must be an async generator function, a generator function, a context manager "
-            "factory or a Resource subclass; a plain async function has no stop part",
+def _check_health(health: object) -> HealthCheck | None:
+    if health is None or isinstance(health, HealthCheck):
+        return health
+    if not callable(health):
+        raise ConfigTypeError(
+            "health",
+            health,
+            "must be a check callable (it gets the started value) or a "
+            "service_pkg.health.HealthCheck",
         )
+    return HealthCheck(check=health)
 
 
 def _check_priority(priority: object) -> int:
     if isinstance(priority, bool) or not isinstance(priority, int):
-        raise ConfigError("priority", priority, "must be an int (see service_pkg.Priority)")
+        raise ConfigTypeError("priority", priority, "must be an int (see service_pkg.Priority)")
     return int(priority)
 
 
 def _check_leader(leader: object) -> providers.Provider[Any] | None:
     if leader is not None and not isinstance(leader, providers.Provider):
-        raise ConfigError("leader", leader, "must be the provider of an election component")
+        raise ConfigTypeError("leader", leader, "must be the provider of an election component")
     return leader
 
 
@@ -298,106 +399,3 @@ def _resolve_directly(
     if any(v is _NOT_DIRECT for v in (*direct_args, *direct_kwargs.values())):
         return None
     return direct_args, direct_kwargs
-
-
-async def _open(
-    factory: Any,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> tuple[Any, Closer | None]:
-    if inspect.isasyncgenfunction(factory):
-        return await _open_async_gen(factory(*args, **kwargs))
-    if inspect.isgeneratorfunction(factory):
-        return await _open_sync_gen(factory(*args, **kwargs))
-    if inspect.isclass(factory) and issubclass(factory, resources.AsyncResource):
-        return await _open_async_resource(factory(), args, kwargs)
-    if inspect.isclass(factory) and issubclass(factory, resources.Resource):
-        return await _open_sync_resource(factory(), args, kwargs)
-    obj = factory(*args, **kwargs)
-    if hasattr(obj, "__aenter__") and hasattr(obj, "__aexit__"):
-        value = await obj.__aenter__()
-
-        async def aexit(_: ShutdownReason) -> None:
-            await obj.__aexit__(None, None, None)
-
-        return value, aexit
-    if hasattr(obj, "__enter__") and hasattr(obj, "__exit__"):
-        value = await asyncio.to_thread(obj.__enter__)
-
-        async def sexit(_: ShutdownReason) -> None:
-            await asyncio.to_thread(obj.__exit__, None, None, None)
-
-        return value, sexit
-    if inspect.iscoroutine(obj):
-        obj.close()
-    raise TypeError(
-        f"factory {factory!r} returned {type(obj).__name__}, which is not a context manager; "
-        "write it as an async generator (start; yield value; stop)",
-    )
-
-
-async def _open_async_gen(agen: AsyncGenerator[Any, Any]) -> tuple[Any, Closer]:
-    try:
-        value = await agen.__anext__()
-    except StopAsyncIteration:
-        raise RuntimeError("async generator factory finished without yielding a value") from None
-
-    async def close(reason: ShutdownReason) -> None:
-        try:
-            await agen.asend(reason)
-        except StopAsyncIteration:
-            return
-        await agen.aclose()
-        raise RuntimeError("async generator factory yielded more than once")
-
-    return value, close
-
-
-_DONE = object()
-
-
-def _step(gen: Generator[Any, Any, Any], value: object) -> object:
-    # StopIteration cannot cross a Future (PEP 479), so it becomes a sentinel here.
-    try:
-        return gen.send(value)
-    except StopIteration:
-        return _DONE
-
-
-async def _open_sync_gen(gen: Generator[Any, Any, Any]) -> tuple[Any, Closer]:
-    value = await asyncio.to_thread(_step, gen, None)
-    if value is _DONE:
-        raise RuntimeError("generator factory finished without yielding a value")
-
-    async def close(reason: ShutdownReason) -> None:
-        if await asyncio.to_thread(_step, gen, reason) is not _DONE:
-            gen.close()
-            raise RuntimeError("generator factory yielded more than once")
-
-    return value, close
-
-
-async def _open_async_resource(
-    res: resources.AsyncResource[Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> tuple[Any, Closer]:
-    value = await res.init(*args, **kwargs)
-
-    async def close(_: ShutdownReason) -> None:
-        await res.shutdown(value)
-
-    return value, close
-
-
-async def _open_sync_resource(
-    res: resources.Resource[Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> tuple[Any, Closer]:
-    value = await asyncio.to_thread(res.init, *args, **kwargs)
-
-    async def close(_: ShutdownReason) -> None:
-        await asyncio.to_thread(res.shutdown, value)
-
-    return value, close

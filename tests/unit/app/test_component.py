@@ -5,13 +5,15 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Self
 
 import pytest
 from dependency_injector import containers, providers, resources
 
 from service_pkg import Component, ShutdownReason
 from service_pkg.app import current_shutdown_reason
-from service_pkg.exceptions import ConfigError, StartError, StopError
+from service_pkg.exceptions import ConfigError, ConfigTypeError, StartError, StopError
+from service_pkg.health import HealthCheck, default_health
 from service_pkg.testing import run_components
 
 
@@ -61,6 +63,27 @@ class TestDeclaration:
         """leader= takes the election's provider, not its value."""
         with pytest.raises(ConfigError, match="leader"):
             Component(noop, leader="election")  # type: ignore[call-overload]
+
+    @pytest.mark.parametrize(
+        ("field", "kwargs"),
+        [
+            ("factory", {"factory": 42}),
+            ("priority", {"factory": noop, "priority": 1.5}),
+            ("leader", {"factory": noop, "leader": "election"}),
+            ("health", {"factory": noop, "health": "ping"}),
+        ],
+    )
+    def test_a_value_of_the_wrong_type_is_a_config_type_error(
+        self,
+        field: str,
+        kwargs: dict[str, Any],
+    ) -> None:
+        """Wrong-typed declarations are ConfigTypeError: a ConfigError and a TypeError."""
+        with pytest.raises(ConfigTypeError) as caught:
+            Component(**kwargs)
+        assert caught.value.field == field
+        assert isinstance(caught.value, TypeError)
+        assert isinstance(caught.value, ValueError)
 
 
 class TestFactoryKinds:
@@ -243,3 +266,122 @@ class TestInjection:
         async with run_components(container):
             pass
         assert seen == [(("engine", 7), {"cache": "fake-cache", "name": "x"})]
+
+
+def ping(value: object) -> None:
+    if value is None:
+        raise RuntimeError("no value")
+
+
+@default_health(ping, affects_readiness=False, timeout=2.0)
+async def open_checked() -> AsyncIterator[str]:
+    yield "checked"
+
+
+@default_health(ping)
+class Service:
+    """The kit's resource shape: ``async with`` starts it, ``aclose()`` stops it."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def __aenter__(self) -> Self:
+        self.log.append("started")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        self.log.append("closed")
+
+
+class TestResourceShape:
+    async def test_a_class_started_by_async_with_is_a_factory(self) -> None:
+        """The class itself is the factory: __aenter__ starts it and __aexit__ stops it."""
+
+        class C(containers.DeclarativeContainer):
+            service = Component(Service, [])
+
+        container = C()
+        async with run_components(container):
+            service = container.service()
+            assert service.log == ["started"]
+        assert service.log == ["started", "closed"]
+
+
+class TestHealth:
+    def test_a_bare_callable_becomes_a_health_check_with_the_defaults(self) -> None:
+        """health=fn is HealthCheck(check=fn): affects readiness, 1 s timeout."""
+        assert Component(noop, health=ping).health == HealthCheck(check=ping)
+
+    def test_a_health_check_is_kept_as_given(self) -> None:
+        """health=HealthCheck(...) is used as it is."""
+        check = HealthCheck(check=ping, affects_readiness=False, timeout=0.5)
+        assert Component(noop, health=check).health is check
+
+    def test_a_typed_check_receives_the_factorys_value_type(self) -> None:
+        """A lambda check is typed against what the factory yields."""
+        component = Component(open_checked, health=lambda value: value.upper())
+        assert component.health is not None
+        assert component.health.check("db") == "DB"
+
+    def test_without_health_the_factory_default_is_used(self) -> None:
+        """A factory decorated with @default_health brings its check with no user code."""
+        assert Component(open_checked).health == HealthCheck(
+            check=ping, affects_readiness=False, timeout=2.0
+        )
+
+    def test_a_class_factory_brings_its_default_too(self) -> None:
+        """@default_health on a class factory is read the same way."""
+        assert Component(Service, []).health == HealthCheck(check=ping)
+
+    def test_health_given_replaces_the_factory_default(self) -> None:
+        """An explicit health= wins over the factory's default."""
+
+        def other(value: object) -> None:
+            del value
+
+        assert Component(open_checked, health=other).health == HealthCheck(check=other)
+
+    def test_without_any_check_health_is_none(self) -> None:
+        """No health= and an undecorated factory: no check."""
+        assert Component(noop).health is None
+
+    def test_a_non_callable_health_is_a_config_error_naming_health(self) -> None:
+        """health= must be a callable or a HealthCheck, checked at declaration."""
+        with pytest.raises(ConfigError, match="health: must be a check callable") as caught:
+            Component(noop, health=3)  # type: ignore[call-overload]
+        assert caught.value.field == "health"
+        assert caught.value.value == 3
+
+    def test_the_default_follows_the_factory_set_later(self) -> None:
+        """After set_provides, the default is the new factory's."""
+        component = Component(noop)
+        component.set_provides(open_checked)
+        assert component.health == HealthCheck(check=ping, affects_readiness=False, timeout=2.0)
+
+    def test_the_default_of_a_string_factory_is_the_resolved_factorys(self) -> None:
+        """A component declared by import path reads the default of what the path names."""
+        component = Component(".test_component.open_checked")
+        assert component.health == HealthCheck(check=ping, affects_readiness=False, timeout=2.0)
+
+    def test_health_survives_the_container_copy(self) -> None:
+        """Container() deep-copies the providers; health= comes along."""
+        check = HealthCheck(check=ping, timeout=0.25)
+
+        class C(containers.DeclarativeContainer):
+            db = Component(noop, health=check)
+
+        copied = C().db
+        assert copied is not C.db
+        assert copied.health is check
+
+    def test_an_overriding_component_keeps_its_own_health(self) -> None:
+        """Overriding does not mix checks: each component keeps the one it was given."""
+        declared, replacement = HealthCheck(check=ping), HealthCheck(check=bool)
+        component = Component(noop, health=declared)
+        overriding = Component(noop, health=replacement)
+        component.override(overriding)
+        assert component.health is declared
+        assert overriding.health is replacement
