@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from service_pkg.app._health import HealthProbe
 from service_pkg.app._leader import GroupSupervisor
-from service_pkg.app._plan import NodeKind, Plan
+from service_pkg.app._plan import Plan
 from service_pkg.app._steps import Steps
-from service_pkg.health import HealthCheck, HealthStatus, factory_health
+from service_pkg.health import HealthStatus
 
 __all__ = ("collect_probes",)
 
@@ -18,7 +18,7 @@ def collect_probes(
     steps: Steps,
     supervisors: Sequence[GroupSupervisor],
 ) -> list[HealthProbe]:
-    """One probe per component of ``plan`` (none when the application does not run).
+    """One probe per component of ``plan``, in declaration order (none when not running).
 
     A started component is checked (``ok`` without a check); an override is ``ok`` unchecked
     (a test double has nothing to ping); a gated component whose group does not run is
@@ -29,15 +29,13 @@ def collect_probes(
         return []
     group_of = {member: s for s in supervisors for member in s.members}
     probes: list[HealthProbe] = []
-    for name in plan.start_order:
-        node = plan.nodes[name]
-        if node.kind is NodeKind.HOOK:
+    for name, slot in steps.slots.items():
+        if name not in plan.nodes:  # not part of this application (components=)
             continue
-        slot = steps.slots[name]
         if slot.component is None:
             probes.append(HealthProbe(name, HealthStatus.OK))
             continue
-        check = _check_of(slot.metadata)
+        check = slot.metadata.health
         if slot.component.started:
             probes.append(HealthProbe(name, HealthStatus.OK, check, steps.value(name)))
             continue
@@ -53,10 +51,3 @@ def collect_probes(
         else:
             probes.append(HealthProbe(name, HealthStatus.STANDBY))
     return probes
-
-
-def _check_of(component: object) -> HealthCheck | None:
-    declared = getattr(component, "health", None)
-    if isinstance(declared, HealthCheck):
-        return declared
-    return factory_health(getattr(component, "factory", None))
