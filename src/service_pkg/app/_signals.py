@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -26,6 +28,11 @@ class SignalCatcher:
     calls it with ``forced=True`` and, from the signal handler itself (so it works even when
     the loop is stuck in blocking code), arms a backstop that ends the process with
     ``128 + signum`` if it is still alive :data:`FORCE_EXIT_GRACE` seconds later.
+
+    The kernel may deliver a signal to any thread, e.g. a worker thread stuck in a sync stop;
+    Python then runs the handler only once the main thread executes bytecode again. A wake-up
+    socket (``signal.set_wakeup_fd``) watched by the loop makes its ``epoll`` return, so the
+    handler runs at once even when the loop was idle.
     """
 
     def __init__(
@@ -38,6 +45,8 @@ class SignalCatcher:
         self._previous: dict[int, Handler] = {}
         self._count = 0
         self._backstop: threading.Timer | None = None
+        self._wakeup: tuple[socket.socket, socket.socket] | None = None
+        self._previous_wakeup = -1
 
     @property
     def installed(self) -> bool:
@@ -54,6 +63,12 @@ class SignalCatcher:
         for sig in HANDLED:
             self._previous[sig] = signal.getsignal(sig)
             signal.signal(sig, self._handle)
+        reader, writer = socket.socketpair()
+        reader.setblocking(False)  # noqa: FBT003 - the stdlib signature
+        writer.setblocking(False)  # noqa: FBT003 - the stdlib signature
+        self._wakeup = (reader, writer)
+        self._previous_wakeup = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        self._loop.add_reader(reader.fileno(), self._drain)
 
     def restore(self) -> None:
         """Put the previous handlers back.
@@ -64,6 +79,20 @@ class SignalCatcher:
         for sig, previous in self._previous.items():
             signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
         self._previous.clear()
+        if self._wakeup is not None:
+            reader, writer = self._wakeup
+            self._wakeup = None
+            signal.set_wakeup_fd(self._previous_wakeup)
+            with contextlib.suppress(RuntimeError):  # the loop is closing: nothing to remove
+                self._loop.remove_reader(reader.fileno())
+            reader.close()
+            writer.close()
+
+    def _drain(self) -> None:
+        # The bytes only woke the loop up; the handler itself already ran (or is about to).
+        if self._wakeup is not None:
+            with contextlib.suppress(BlockingIOError, InterruptedError):
+                self._wakeup[0].recv(4096)
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self._count += 1
