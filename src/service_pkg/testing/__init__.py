@@ -2,13 +2,14 @@
 
 * :class:`ManualClock`: a :class:`~service_pkg.clock.Clock` that moves when told.
 * :class:`ManualElection` and :func:`manual_election`: an election driven by ``take()`` /
-  ``lose()``.
+  ``lose()``; :class:`Resignation` records each of its ``resign()`` calls.
 * :class:`InMemoryLock` over a shared :class:`LockStore`: the ``RedisLock`` rules in memory.
 * :func:`run_components`: start only the subgraph a test needs and always stop it.
 """
 
 from service_pkg.testing._clock import ManualClock as ManualClock
 from service_pkg.testing._election import ManualElection as ManualElection
+from service_pkg.testing._election import Resignation as Resignation
 from service_pkg.testing._election import manual_election as manual_election
 from service_pkg.testing._lock import InMemoryLock as InMemoryLock
 from service_pkg.testing._lock import LockStore as LockStore
@@ -19,6 +20,7 @@ __all__ = (
     "LockStore",
     "ManualClock",
     "ManualElection",
+    "Resignation",
     "manual_election",
     "run_components",
 )

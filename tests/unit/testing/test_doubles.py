@@ -104,17 +104,66 @@ class TestManualElection:
 
 
 class TestStandaloneElection:
-    async def test_leader_between_start_and_stop(self) -> None:
-        """start() takes leadership; stop() emits LOST and ends the iterator."""
+    async def test_leader_while_open(self) -> None:
+        """async with takes leadership (epoch 1); aclose() emits LOST and ends the iterator."""
         election = StandaloneElection()
-        await election.start()
-        events = election.events()
-        assert await anext(events) is LeaderEvent.TAKEN
-        assert election.is_leader()
-        await election.stop()
+        async with election:
+            events = election.events()
+            assert await anext(events) is LeaderEvent.TAKEN
+            assert election.is_leader()
+            assert election.epoch == 1
         assert await anext(events) is LeaderEvent.LOST
         with pytest.raises(StopAsyncIteration):
             await anext(events)
+        assert election.last_reason == "stop"
+
+    async def test_resign_loses_then_leads_again_with_a_new_epoch_after_the_hold_off(
+        self,
+    ) -> None:
+        """resign() gives LOST at once and TAKEN (epoch 2) once the hold-off has passed."""
+        clock = ManualClock()
+        async with StandaloneElection(clock=clock) as election:
+            events = election.events()
+            assert await anext(events) is LeaderEvent.TAKEN
+            await election.resign("group failed", hold_off=5)
+            assert await anext(events) is LeaderEvent.LOST
+            assert election.last_reason == "resigned:group failed"
+            await clock.advance_and_settle(4.9)
+            assert not election.is_leader()
+            await clock.advance_and_settle(0.1)
+            assert await anext(events) is LeaderEvent.TAKEN
+            assert election.epoch == 2
+            assert election.last_reason == "acquired"
+
+    async def test_a_later_resign_extends_the_hold_off(self) -> None:
+        """A second resign during the hold-off moves the retake to its own end."""
+        clock = ManualClock()
+        async with StandaloneElection(clock=clock) as election:
+            await election.resign("first", hold_off=2)
+            await clock.advance_and_settle(1)
+            await election.resign("second", hold_off=3)
+            await clock.advance_and_settle(2.5)
+            assert not election.is_leader()
+            await clock.advance_and_settle(0.5)
+            assert election.is_leader()
+
+    async def test_aclose_during_a_hold_off_ends_cleanly(self) -> None:
+        """Closing while held off ends the retake task; no TAKEN follows."""
+        clock = ManualClock()
+        election = StandaloneElection(clock=clock)
+        async with election:
+            await election.resign("x", hold_off=1)
+        await clock.advance_and_settle(2)
+        assert not election.is_leader()
+        assert election.epoch == 1
+
+    async def test_enters_once(self) -> None:
+        """A closed election refuses a second async with."""
+        election = StandaloneElection()
+        async with election:
+            pass
+        with pytest.raises(RuntimeError, match="entered once"):
+            await election.__aenter__()
 
 
 class TestRunComponents:
