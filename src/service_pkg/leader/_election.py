@@ -203,6 +203,11 @@ class LockElection:
         return self._config
 
     @property
+    def lock(self) -> Lock:
+        """The lock the election runs on (closed by :meth:`aclose` when owned)."""
+        return self._lock
+
+    @property
     def epoch(self) -> int:
         """Fencing token of the current (or last) term; 0 before the first ``TAKEN``."""
         return self._stats.epoch
