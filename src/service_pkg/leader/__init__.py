@@ -16,14 +16,14 @@ happened. Each is one resource: ``async with election:`` starts it, ``await
 election.aclose()`` stops it, and its factory is a plain function returning it unstarted.
 """
 
-from service_pkg.leader._election import DEFAULT_EXPIRATION as DEFAULT_EXPIRATION
-from service_pkg.leader._election import ELECTION_CLICKHOUSE_BUSHER as ELECTION_CLICKHOUSE_BUSHER
-from service_pkg.leader._election import ELECTION_CRON as ELECTION_CRON
-from service_pkg.leader._election import (
+from service_pkg.leader._config import DEFAULT_EXPIRATION as DEFAULT_EXPIRATION
+from service_pkg.leader._config import ELECTION_CLICKHOUSE_BUSHER as ELECTION_CLICKHOUSE_BUSHER
+from service_pkg.leader._config import ELECTION_CRON as ELECTION_CRON
+from service_pkg.leader._config import (
     ELECTION_SHK_ON_PLACE_STREAM_PROCESSOR_DOWNLOADER as ELECTION_SHK_ON_PLACE_STREAM_PROCESSOR_DOWNLOADER,  # noqa: E501
 )
-from service_pkg.leader._election import LeaderConfig as LeaderConfig
-from service_pkg.leader._election import LeaderStats as LeaderStats
+from service_pkg.leader._config import LeaderConfig as LeaderConfig
+from service_pkg.leader._config import LeaderStats as LeaderStats
 from service_pkg.leader._election import LockElection as LockElection
 from service_pkg.leader._election import lock_election as lock_election
 from service_pkg.leader._protocol import LeaderElection as LeaderElection

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from service_pkg.clock import Clock
 from service_pkg.health import default_health
-from service_pkg.leader._election import LeaderConfig, LockElection
+from service_pkg.leader._config import LeaderConfig
+from service_pkg.leader._election import LockElection
 from service_pkg.lock import DEFAULT_KEY_PREFIX
 
 if TYPE_CHECKING:

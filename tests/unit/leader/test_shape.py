@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Self
 
@@ -57,6 +58,32 @@ async def test_aclose_is_idempotent(world: World) -> None:
         pass
     await election.aclose()
     assert election.stats.lost == 1
+
+
+async def test_entering_twice_is_refused_and_leaves_the_election_running(world: World) -> None:
+    """A second async with raises RuntimeError and does not close the running election."""
+    election, _ = world.candidate()
+    async with election:
+        with pytest.raises(RuntimeError, match="starts once"):
+            await election.__aenter__()
+        assert election.is_leader()
+
+
+async def test_a_cancelled_start_closes_an_owned_lock() -> None:
+    """All or nothing: an entry that does not finish leaves the owned lock closed."""
+    lock = ClosableLock("cron", ttl=1.0)
+    election = LockElection(lock, LeaderConfig(name="cron", expiration=1.0), owns_lock=True)
+
+    async def hang() -> object:
+        await asyncio.Event().wait()
+        raise AssertionError
+
+    lock.acquire = hang  # type: ignore[method-assign, assignment]
+    entering = asyncio.create_task(election.__aenter__())
+    await asyncio.sleep(0)
+    entering.cancel()
+    await asyncio.wait({entering})
+    assert (lock.entered, lock.closed) == (1, 1)
 
 
 async def test_an_owned_lock_is_entered_at_start_and_closed_at_aclose() -> None:
