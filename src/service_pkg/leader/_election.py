@@ -60,8 +60,9 @@ class LockElection:
         ConfigError: the lock's TTL differs from ``config.expiration``, or ``owns_lock`` is
             given for a lock that is not an async context manager with ``aclose()``.
 
-    .. versionchanged:: 0.2.0 ``async with``, :meth:`resign`, :attr:`last_reason`, the
-       ``events`` and ``owns_lock`` arguments.
+    .. versionchanged:: 0.2.0 ``async with``, :meth:`resign`, :attr:`last_reason`,
+       :attr:`hold_off_until`, :attr:`lock`, :meth:`ensure_running`, the ``events`` and
+       ``owns_lock`` arguments.
     """
 
     def __init__(

@@ -18,7 +18,10 @@ __all__ = ("ManualElection", "Resignation", "manual_election")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Resignation:
-    """One :meth:`ManualElection.resign` call, as the test reads it back."""
+    """One :meth:`ManualElection.resign` call, as the test reads it back.
+
+    .. versionadded:: 0.2.0
+    """
 
     reason: str
     hold_off: float
