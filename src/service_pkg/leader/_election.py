@@ -4,99 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, Self, TypeVar
 
-from service_pkg._checks import check_seconds
 from service_pkg._tasks import cancel_and_wait, race_clock
 from service_pkg.clock import Clock, SystemClock
+from service_pkg.events import ElectionRenewed, EventBus, RenewOutcome, current_events
 from service_pkg.exceptions import ConfigError
-from service_pkg.leader._fanout import EventFanout
+from service_pkg.health import default_health
+from service_pkg.leader._config import LeaderConfig, LeaderStats
+from service_pkg.leader._fanout import ACQUIRED, EventFanout, announce, check_hold_off, resigned
 from service_pkg.leader._protocol import LeaderEvent
-from service_pkg.lock import AcquireStatus, ExtendResult, Lock, ttl_ms
+from service_pkg.lock import AcquireStatus, ExtendResult, Lock
 
-__all__ = (
-    "DEFAULT_EXPIRATION",
-    "ELECTION_CLICKHOUSE_BUSHER",
-    "ELECTION_CRON",
-    "ELECTION_SHK_ON_PLACE_STREAM_PROCESSOR_DOWNLOADER",
-    "LeaderConfig",
-    "LeaderStats",
-    "LockElection",
-    "lock_election",
-)
+__all__ = ("LockElection", "lock_election")
 
 log = logging.getLogger("service_pkg.leader")
 
 T = TypeVar("T")
-
-DEFAULT_EXPIRATION = 30.0
-"""Seconds a lease lasts: the Go ``DefaultLeaderExpiration``."""
-ELECTION_CRON = "watchdog_cron"
-"""The Go ``watchdog.Cron`` election name."""
-ELECTION_CLICKHOUSE_BUSHER = "watchdog_clickhouse_busher"
-"""The Go ``watchdog.ClickhouseBusher`` election name."""
-ELECTION_SHK_ON_PLACE_STREAM_PROCESSOR_DOWNLOADER = (
-    "watchdog_shk_on_place_stream_processor_downloader"
-)
-"""The Go ``watchdog.ShkOnPlaceStreamProcessorDownloader`` election name."""
-
-_MIN_EXPIRATION = 0.1
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LeaderConfig:
-    """How one election behaves. ``expiration`` (E) drives every other duration."""
-
-    name: str
-    """Election (lock) name, e.g. :data:`ELECTION_CRON`."""
-    expiration: float = DEFAULT_EXPIRATION
-    """Lease length E in seconds: at least 0.1 s, whole milliseconds. A crashed leader is
-    replaced after at most about E; a leader that cannot reach the store steps down before
-    its lease can have expired."""
-    guard: float | None = None
-    """Seconds the local deadline keeps clear of the lease end, for event-loop lateness
-    between checks; ``None`` = E/10. Must be < E/2."""
-    release_timeout: float | None = None
-    """Seconds the final release may take at stop; ``None`` = E/3."""
-
-    def __post_init__(self) -> None:
-        """Validate the fields (``ConfigError`` names the field)."""
-        name: object = self.name  # checked at runtime: callers may not be type-checked
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError("name", name, "must be a non-empty election name")
-        ttl_ms("expiration", self.expiration)
-        if self.expiration < _MIN_EXPIRATION:
-            raise ConfigError("expiration", self.expiration, "must be at least 0.1 s")
-        for name in ("guard", "release_timeout"):
-            check_seconds(name, getattr(self, name), allow_none=True)
-        if self.guard is not None and self.guard >= self.expiration / 2:
-            raise ConfigError("guard", self.guard, "must be < expiration / 2")
-
-    @property
-    def guard_s(self) -> float:
-        """The effective guard in seconds."""
-        return self.guard if self.guard is not None else self.expiration / 10
-
-    @property
-    def release_timeout_s(self) -> float:
-        """The effective release timeout in seconds."""
-        return self.release_timeout if self.release_timeout is not None else self.expiration / 3
-
-
-@dataclass(slots=True)
-class LeaderStats:
-    """Counters of one election (a snapshot; read :attr:`LockElection.stats` again)."""
-
-    taken: int = 0
-    lost: int = 0
-    renew_failures: int = 0
-    acquire_failures: int = 0
-    step_downs: dict[str, int] = field(default_factory=dict)
-    """Step-downs by reason: ``not_owner``, ``deadline``, ``stop``."""
-    epoch: int = 0
 
 
 class LockElection:
@@ -104,8 +31,10 @@ class LockElection:
 
     Lifecycle contract:
 
-    * :meth:`start` makes the first acquire attempt before it returns ("started" = the first
-      round is done), then runs the lease loop in a task it owns.
+    * ``async with election:`` runs :meth:`start`: the first acquire attempt is made before
+      it returns ("started" = the first round is done), then the lease loop runs in a task
+      the election owns. With ``owns_lock=True`` the lock is entered first and closed by
+      :meth:`aclose` (the ``leader_election`` factory builds its ``RedisLock`` so).
     * As leader it renews every ``E/3 + U(0, E/10)`` (the Go period). The local deadline is
       taken from the *send* time of the last successful call minus a margin and the guard;
       :meth:`is_leader` is false from that deadline on, whatever the store says, and the loop
@@ -113,12 +42,27 @@ class LockElection:
       every E/10 until the deadline; a definite "not owner" steps down at once.
     * As follower it sleeps until the holder's lease ends (observed PTTL plus a few ms) or a
       release notification, whichever comes first, but at most one period.
-    * :meth:`aclose` (idempotent) stops the loop, emits a final ``LOST`` if leader, releases
-      the lock within ``release_timeout`` (which notifies followers), and ends every
-      ``events()`` iterator. It never raises for store errors; they are logged.
+    * :meth:`resign` steps down if leader (``LOST``, reason ``resigned:<reason>``), releases
+      the lock (which notifies followers) and keeps the loop out of acquisitions for the
+      hold-off, even when the key is free.
+    * :meth:`aclose` (idempotent; ``__aexit__`` calls it) stops the loop, emits a final
+      ``LOST`` if leader, releases the lock within ``release_timeout`` (which notifies
+      followers), ends every ``events()`` iterator and closes an owned lock. It never raises
+      for store errors; they are logged.
 
     Events strictly alternate per election and are never dropped: each ``events()`` iterator
     has its own queue, and starts with ``TAKEN`` if leadership is held when it subscribes.
+    Every transition is also published as a :class:`~service_pkg.events.LeadershipChanged`
+    and every renewal as an :class:`~service_pkg.events.ElectionRenewed` on ``events``
+    (default: :func:`~service_pkg.events.current_events`, read here).
+
+    Raises:
+        ConfigError: the lock's TTL differs from ``config.expiration``, or ``owns_lock`` is
+            given for a lock that is not an async context manager with ``aclose()``.
+
+    .. versionchanged:: 0.2.0 ``async with``, :meth:`resign`, :attr:`last_reason`,
+       :attr:`hold_off_until`, :attr:`lock`, :meth:`ensure_running`, the ``events`` and
+       ``owns_lock`` arguments.
     """
 
     def __init__(
@@ -128,22 +72,33 @@ class LockElection:
         *,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        events: EventBus | None = None,
+        owns_lock: bool = False,
     ) -> None:
         if abs(lock.ttl - config.expiration) > 1e-9:  # noqa: PLR2004 - float noise only
             raise ConfigError("lock", lock, "ttl must equal the election's expiration")
+        if owns_lock and not all(hasattr(lock, a) for a in ("__aenter__", "aclose")):
+            raise ConfigError("owns_lock", owns_lock, "needs a lock with __aenter__ and aclose()")
         self._lock = lock
         self._config = config
         self._clock = clock or SystemClock()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._bus = events if events is not None else current_events()
+        self._owns_lock = owns_lock
         e = config.expiration
         self._period = e / 3 + self._rng.uniform(0, e / 10)
         self._margin = e * 0.01 + 0.002 + config.guard_s
         self._leader = False
         self._deadline = 0.0
         self._renewed_at = 0.0
+        self._hold_off_until = -math.inf
+        self._last_reason: str | None = None
         self._stats = LeaderStats()
         self._fanout = EventFanout()
         self._task: asyncio.Task[None] | None = None
+        # start, resign and aclose each replace the loop; one at a time.
+        self._transition = asyncio.Lock()
+        self._started = False
         self._closed = False
 
     def __repr__(self) -> str:
@@ -159,9 +114,28 @@ class LockElection:
         return self._config
 
     @property
+    def lock(self) -> Lock:
+        """The lock the election runs on (closed by :meth:`aclose` when owned)."""
+        return self._lock
+
+    @property
     def epoch(self) -> int:
         """Fencing token of the current (or last) term; 0 before the first ``TAKEN``."""
         return self._stats.epoch
+
+    @property
+    def last_reason(self) -> str | None:
+        """Reason of the last transition; ``None`` before the first.
+
+        ``acquired`` for a ``TAKEN``; ``stop``, ``deadline``, ``not_owner`` or
+        ``resigned:<reason>`` for a ``LOST``.
+        """
+        return self._last_reason
+
+    @property
+    def hold_off_until(self) -> float:
+        """Clock time before which the election does not acquire (``-inf``: no hold-off)."""
+        return self._hold_off_until
 
     @property
     def period(self) -> float:
@@ -184,30 +158,122 @@ class LockElection:
         """Yield ``TAKEN``/``LOST`` transitions until the election stops."""
         return self._fanout.subscribe(lambda: self._leader)
 
-    async def start(self) -> None:
-        """Make the first acquire attempt, then run the lease loop in the background."""
-        if self._task is not None or self._closed:
+    async def __aenter__(self) -> Self:
+        """Run :meth:`start` and return self; a failed start closes what it opened.
+
+        Raises:
+            RuntimeError: entered (or started) before, or closed.
+        """
+        if self._started or self._closed:
             raise RuntimeError("an election starts once")
-        log.info("election started", extra={"election": self._config.name})
-        await self._try_acquire()
-        self._task = asyncio.create_task(
-            self._run(), name=f"service_pkg:election:{self._config.name}"
-        )
+        try:
+            await self.start()
+        except BaseException:
+            await self.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        """Call :meth:`aclose`."""
+        await self.aclose()
+
+    async def start(self) -> None:
+        """Make the first acquire attempt (unless in a hold-off), then run the lease loop.
+
+        Raises:
+            RuntimeError: started before, or closed.
+        """
+        async with self._transition:
+            if self._started or self._closed:
+                raise RuntimeError("an election starts once")
+            self._started = True
+            if self._owns_lock:
+                opened: Any = self._lock  # checked in __init__: an async context manager
+                await opened.__aenter__()
+            log.info("election started", extra={"election": self._config.name})
+            if not self._holding_off():
+                await self._try_acquire()
+            self._spawn()
+
+    async def resign(self, reason: str, *, hold_off: float) -> None:
+        """Step down if leader and stay out of acquisitions for ``hold_off`` seconds.
+
+        As leader: ``LOST`` (reason ``resigned:<reason>``), then the lock is released within
+        ``release_timeout`` (followers are notified and one takes over at once). In every
+        case the loop makes no acquire attempt before ``hold_off`` seconds of the election's
+        clock have passed, even when the key is free; a later resign extends the hold-off
+        (the later end wins). After :meth:`aclose` it does nothing.
+
+        Raises:
+            ConfigError: ``hold_off`` is negative or not a finite number.
+        """
+        wait = check_hold_off(hold_off)
+        async with self._transition:
+            if self._closed:
+                return
+            until = self._clock.monotonic() + wait
+            self._hold_off_until = max(self._hold_off_until, until)
+            if self._task is not None:
+                await cancel_and_wait(self._task)
+            if self._leader:
+                self._step_down(resigned(reason))
+                await self._release_quietly()
+            log.info(
+                "election holding off",
+                extra={"election": self._config.name, "reason": reason, "hold_off": wait},
+            )
+            if self._started:
+                self._spawn()
 
     async def aclose(self) -> None:
         """Stop: final ``LOST`` if leader, release within the timeout, end the iterators."""
         if self._closed:
             return
         self._closed = True
-        if self._task is not None:
-            await cancel_and_wait(self._task)
-        if self._leader:
-            self._step_down("stop")
-            await self._release_quietly()
-        self._fanout.close()
+        async with self._transition:
+            if self._task is not None:
+                await cancel_and_wait(self._task)
+            if self._leader:
+                self._step_down("stop")
+                await self._release_quietly()
+            self._fanout.close()
+            if self._owns_lock:
+                await self._close_lock()
         log.info("election stopped", extra={"election": self._config.name})
 
+    def ensure_running(self) -> None:
+        """Return while the lease loop runs (the default health check); raise otherwise.
+
+        A start or resign in progress counts as running: it replaces the loop.
+
+        Raises:
+            RuntimeError: not started, closed, or the loop ended (cancelled or crashed).
+        """
+        name = self._config.name
+        if self._transition.locked() and not self._closed:
+            return
+        if self._closed:
+            raise RuntimeError(f"election {name!r}: closed")
+        task = self._task
+        if task is None:
+            raise RuntimeError(f"election {name!r}: the lease loop has not started")
+        if not task.done():
+            return
+        if task.cancelled():
+            raise RuntimeError(f"election {name!r}: the lease loop was cancelled")
+        error = task.exception()
+        cause = f" with {type(error).__name__}" if error is not None else ""
+        raise RuntimeError(f"election {name!r}: the lease loop ended{cause}")
+
     # -- the loop ------------------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        self._task = asyncio.create_task(
+            self._run(), name=f"service_pkg:election:{self._config.name}"
+        )
+
+    def _holding_off(self) -> bool:
+        return self._clock.monotonic() < self._hold_off_until
 
     async def _run(self) -> None:
         while True:
@@ -235,6 +301,8 @@ class LockElection:
             try:
                 result = await self._within(self._deadline - now, self._lock.extend())
             except Exception as exc:  # noqa: BLE001 - transient until the deadline says otherwise
+                timed_out = isinstance(exc, TimeoutError)
+                self._renewed(RenewOutcome.TIMED_OUT if timed_out else RenewOutcome.FAILED, now)
                 self._stats.renew_failures += 1
                 log.warning(
                     "renew failed, retrying",
@@ -243,13 +311,33 @@ class LockElection:
                 next_renew = self._clock.monotonic() + self._config.expiration / 10
                 continue
             if result is ExtendResult.NOT_OWNER:
+                self._renewed(RenewOutcome.NOT_OWNER, now)
                 self._step_down("not_owner")
                 return
+            self._renewed(RenewOutcome.EXTENDED, now)
             self._deadline = now + self._config.expiration - self._margin
             self._renewed_at = now
             next_renew = now + self._period
 
+    def _renewed(self, outcome: RenewOutcome, sent: float) -> None:
+        """Publish one renewal; ``margin`` is measured against the deadline it had to beat."""
+        if not self._bus.active:
+            return
+        arrived = self._clock.monotonic()
+        self._bus.emit(
+            ElectionRenewed(
+                election=self._config.name,
+                outcome=outcome,
+                latency=arrived - sent,
+                margin=self._deadline - arrived,
+            ),
+        )
+
     async def _follow(self) -> None:
+        held_off = self._hold_off_until - self._clock.monotonic()
+        if held_off > 0:
+            await self._clock.sleep(held_off)
+            return
         wait = await self._try_acquire()
         if self._leader:
             return
@@ -293,27 +381,43 @@ class LockElection:
                 extra={"election": self._config.name},
             )
 
+    async def _close_lock(self) -> None:
+        owned: Any = self._lock  # checked in __init__: has aclose()
+        try:
+            await owned.aclose()
+        except Exception:  # stop never raises for store errors
+            log.warning(
+                "closing the lock failed",
+                exc_info=True,
+                extra={"election": self._config.name},
+            )
+
     def _take(self, epoch: int, sent: float) -> None:
         self._leader = True
         self._renewed_at = sent
         self._deadline = sent + self._config.expiration - self._margin
         self._stats.taken += 1
         self._stats.epoch = epoch
+        self._last_reason = ACQUIRED
         log.info("leadership taken", extra={"election": self._config.name, "epoch": epoch})
-        self._emit(LeaderEvent.TAKEN)
+        announce(self._bus, self._config.name, LeaderEvent.TAKEN, epoch, ACQUIRED)
+        self._fanout.emit(LeaderEvent.TAKEN)
 
     def _step_down(self, reason: str) -> None:
         self._leader = False
+        self._last_reason = reason
+        kind = reason.partition(":")[0]
         self._stats.lost += 1
-        self._stats.step_downs[reason] = self._stats.step_downs.get(reason, 0) + 1
-        log.warning(
+        self._stats.step_downs[kind] = self._stats.step_downs.get(kind, 0) + 1
+        # A graceful stop or a deliberate resign is the plan, not a fault (issue 9).
+        level = logging.INFO if kind in {"stop", "resigned"} else logging.WARNING
+        log.log(
+            level,
             "leadership lost",
             extra={"election": self._config.name, "reason": reason, "epoch": self._stats.epoch},
         )
-        self._emit(LeaderEvent.LOST)
-
-    def _emit(self, event: LeaderEvent) -> None:
-        self._fanout.emit(event)
+        announce(self._bus, self._config.name, LeaderEvent.LOST, self._stats.epoch, reason)
+        self._fanout.emit(LeaderEvent.LOST)
 
     async def _within(self, seconds: float, call: Awaitable[T]) -> T:
         """Await ``call``, but give up (TimeoutError) after ``seconds`` of clock time."""
@@ -323,16 +427,22 @@ class LockElection:
         raise TimeoutError(f"lock call did not finish within {seconds:.3f} s")
 
 
-async def lock_election(
+def _lease_loop_runs(election: LockElection) -> None:
+    election.ensure_running()
+
+
+@default_health(_lease_loop_runs, affects_readiness=False)
+def lock_election(
     lock: Lock,
     config: LeaderConfig,
     *,
     clock: Clock | None = None,
-) -> AsyncGenerator[LockElection, object]:
-    """Component factory: ``Component(lock_election, lock, config)``; any ``Lock`` works."""
-    election = LockElection(lock, config, clock=clock)
-    await election.start()
-    try:
-        yield election
-    finally:
-        await election.aclose()
+) -> LockElection:
+    """Component factory: ``Component(lock_election, lock, config)``; any ``Lock`` works.
+
+    Returns the unstarted election; the component's start enters it (first acquire round,
+    then the lease loop) and its stop closes it. The lock is not closed (whoever created it
+    owns it). The default health check passes while the lease loop runs and does not
+    affect readiness.
+    """
+    return LockElection(lock, config, clock=clock)

@@ -1,13 +1,38 @@
-"""Delivery of leadership events to every ``events()`` iterator of an election."""
+"""What every election of the kit shares: event fan-out, the bus, the hold-off check."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
+from service_pkg._checks import seconds
+from service_pkg.events import EventBus, LeadershipChanged
 from service_pkg.leader._protocol import LeaderEvent
 
-__all__ = ("EventFanout",)
+__all__ = ("ACQUIRED", "EventFanout", "announce", "check_hold_off", "resigned")
+
+ACQUIRED = "acquired"
+"""The reason of every ``TAKEN``."""
+
+
+def resigned(reason: str) -> str:
+    """The ``last_reason`` of a loss caused by ``resign(reason, ...)``."""
+    return f"resigned:{reason}"
+
+
+def check_hold_off(hold_off: object) -> float:
+    """Validate ``resign``'s hold-off: a finite number of seconds >= 0.
+
+    Raises:
+        ConfigError: ``.field`` is ``hold_off``.
+    """
+    return seconds("hold_off", hold_off, allow_zero=True)
+
+
+def announce(bus: EventBus, election: str, event: LeaderEvent, epoch: int, reason: str) -> None:
+    """Publish a :class:`~service_pkg.events.LeadershipChanged` if anybody listens."""
+    if bus.active:
+        bus.emit(LeadershipChanged(election=election, event=event, epoch=epoch, reason=reason))
 
 
 class EventFanout:

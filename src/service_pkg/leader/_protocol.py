@@ -1,27 +1,18 @@
-"""The ``LeaderElection`` protocol the runtime gates components on, and the election of one.
+"""The ``LeaderElection`` protocol the runtime gates components on.
 
 A component declared with ``leader=election`` starts when ``election.events()`` yields
 :attr:`LeaderEvent.TAKEN` and stops when it yields :attr:`LeaderEvent.LOST` (or the iterator
 ends). The numbers are the Go ``watchdog`` constants (``LostAcquire = 1``,
-``TakenAcquire = 2``), so logs and metrics read the same across both implementations.
-
-:func:`standalone_election` is an election of one: it holds leadership from start to stop.
-It is the embedded default for development and single-replica deployments.
+``TakenAcquire = 2``), so logs and metrics read the same across every implementation.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from typing import Protocol, runtime_checkable
 
-__all__ = (
-    "LeaderElection",
-    "LeaderEvent",
-    "StandaloneElection",
-    "standalone_election",
-)
+__all__ = ("LeaderElection", "LeaderEvent")
 
 
 class LeaderEvent(enum.IntEnum):
@@ -43,6 +34,18 @@ class LeaderElection(Protocol):
     * ``is_leader()`` answers from local state without I/O and must be false once the local
       lease may have expired, so gated code can check it before each action.
     * ``epoch`` is a fencing token that only grows; it changes with each ``TAKEN``.
+    * ``last_reason`` is the reason of the last transition (``None`` before the first):
+      ``"acquired"`` for a ``TAKEN``; for a ``LOST`` ``"stop"``, ``"deadline"``,
+      ``"not_owner"``, ``"resigned:<reason>"``, … It is set before the event is delivered, so
+      a consumer reading it on ``LOST`` sees that loss's reason.
+    * ``resign(reason, hold_off=s)`` steps down if leader (``LOST`` with reason
+      ``resigned:<reason>``, the lock released so another candidate can take over at once),
+      and in every case keeps the election out of acquisitions for ``s`` seconds of its
+      clock; a later resign extends the hold-off. It raises
+      :class:`~service_pkg.exceptions.ConfigError` for a negative or non-finite ``hold_off``
+      and does nothing else once the election is closed.
+
+    .. versionchanged:: 0.2.0 ``resign`` and ``last_reason`` are part of the protocol.
     """
 
     def events(self) -> AsyncIterator[LeaderEvent]:
@@ -58,60 +61,11 @@ class LeaderElection(Protocol):
         """Fencing token of the current (or last) term."""
         ...
 
-
-class StandaloneElection:
-    """An election with one candidate: leader while running.
-
-    Lifecycle: :meth:`start` takes leadership (epoch 1), :meth:`stop` gives it up and ends
-    every ``events()`` iterator after a final ``LOST``. Never raises.
-    """
-
-    def __init__(self) -> None:
-        self._leader = False
-        self._epoch = 0
-        self._changed = asyncio.Condition()
-
-    def __repr__(self) -> str:
-        """Show leadership and epoch."""
-        return f"<StandaloneElection leader={self._leader} epoch={self._epoch}>"
-
     @property
-    def epoch(self) -> int:
-        """1 after the first start; grows with every start."""
-        return self._epoch
+    def last_reason(self) -> str | None:
+        """Reason of the last transition; ``None`` before the first."""
+        ...
 
-    def is_leader(self) -> bool:
-        """True between start and stop."""
-        return self._leader
-
-    async def start(self) -> None:
-        """Take leadership."""
-        async with self._changed:
-            self._epoch += 1
-            self._leader = True
-            self._changed.notify_all()
-
-    async def stop(self) -> None:
-        """Give leadership up; iterators yield ``LOST`` and end."""
-        async with self._changed:
-            self._leader = False
-            self._changed.notify_all()
-
-    async def events(self) -> AsyncIterator[LeaderEvent]:
-        """Yield ``TAKEN`` while leader, then ``LOST`` at stop, then end."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: self._leader)
-        yield LeaderEvent.TAKEN
-        async with self._changed:
-            await self._changed.wait_for(lambda: not self._leader)
-        yield LeaderEvent.LOST
-
-
-async def standalone_election() -> AsyncGenerator[StandaloneElection, object]:
-    """Component factory: ``election = Component(standalone_election)``."""
-    election = StandaloneElection()
-    await election.start()
-    try:
-        yield election
-    finally:
-        await election.stop()
+    async def resign(self, reason: str, *, hold_off: float) -> None:
+        """Step down if leader, then stay out of acquisitions for ``hold_off`` seconds."""
+        ...

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
 from service_pkg.clock import Clock
-from service_pkg.leader._election import LeaderConfig, LockElection
+from service_pkg.health import default_health
+from service_pkg.leader._config import LeaderConfig
+from service_pkg.leader._election import LockElection
 from service_pkg.lock import DEFAULT_KEY_PREFIX
 
 if TYPE_CHECKING:
@@ -16,21 +17,30 @@ if TYPE_CHECKING:
 __all__ = ("leader_election",)
 
 
-async def leader_election(
+def _lease_loop_runs(election: LockElection) -> None:
+    election.ensure_running()
+
+
+@default_health(_lease_loop_runs, affects_readiness=False)
+def leader_election(
     redis: Redis,
     config: LeaderConfig,
     *,
     key_prefix: str = DEFAULT_KEY_PREFIX,
     restart_grace: bool = True,
     clock: Clock | None = None,
-) -> AsyncGenerator[LockElection, object]:
+) -> LockElection:
     """Component factory: a :class:`LockElection` over a ``RedisLock``; the Go ``watchdog``.
 
-    ``Component(leader_election, redis, LeaderConfig(name=ELECTION_CRON))``. Start makes the
-    first acquire attempt; stop emits the final ``LOST``, releases the lock (which notifies
-    followers) and returns the lock's connection. The client is not closed (its own
-    component owns it). ``key_prefix=GO_KEY_PREFIX`` competes with Go candidates;
-    ``restart_grace=False`` is for tests and single-node development.
+    ``Component(leader_election, redis, LeaderConfig(name=ELECTION_CRON))``. Returns the
+    unstarted election, which owns its lock: the component's start enters both and makes the
+    first acquire attempt; its stop emits the final ``LOST``, releases the lock (which
+    notifies followers) and closes the lock (its connection goes back to the pool). The client
+    is not closed (its own component owns it). ``key_prefix=GO_KEY_PREFIX`` competes with Go
+    candidates; ``restart_grace=False`` is for tests and single-node development. The default
+    health check passes while the lease loop runs and does not affect readiness.
+
+    .. versionchanged:: 0.2.0 a plain function returning the election (was a generator).
     """
     from service_pkg.lock._redis import RedisLock, RedisLockConfig  # noqa: PLC0415 - optional
 
@@ -39,10 +49,4 @@ async def leader_election(
         config.name,
         RedisLockConfig(ttl=config.expiration, prefix=key_prefix, restart_grace=restart_grace),
     )
-    election = LockElection(lock, config, clock=clock)
-    try:
-        await election.start()
-        yield election
-    finally:
-        await election.aclose()
-        await lock.aclose()
+    return LockElection(lock, config, clock=clock, owns_lock=True)

@@ -2,7 +2,7 @@
 
 * :class:`ManualClock`: a :class:`~service_pkg.clock.Clock` that moves when told.
 * :class:`ManualElection` and :func:`manual_election`: an election driven by ``take()`` /
-  ``lose()``.
+  ``lose()``; :class:`Resignation` records each of its ``resign()`` calls.
 * :class:`InMemoryLock` over a shared :class:`LockStore`: the ``RedisLock`` rules in memory.
 * :func:`run_components`: start only the subgraph a test needs and always stop it.
 * :class:`FakeRuntime`: a :class:`~service_pkg.app.Runtime` whose state, readiness and
@@ -11,6 +11,7 @@
 
 from service_pkg.testing._clock import ManualClock as ManualClock
 from service_pkg.testing._election import ManualElection as ManualElection
+from service_pkg.testing._election import Resignation as Resignation
 from service_pkg.testing._election import manual_election as manual_election
 from service_pkg.testing._lock import InMemoryLock as InMemoryLock
 from service_pkg.testing._lock import LockStore as LockStore
@@ -23,6 +24,7 @@ __all__ = (
     "LockStore",
     "ManualClock",
     "ManualElection",
+    "Resignation",
     "manual_election",
     "run_components",
 )

@@ -234,6 +234,13 @@ async def test_plain_go_numbers_are_understood(rec: Recorder) -> None:
         def epoch(self) -> int:
             return 0
 
+        @property
+        def last_reason(self) -> str | None:
+            return None
+
+        async def resign(self, reason: str, *, hold_off: float) -> None:
+            pass
+
     election = IntElection()
 
     class Ints(containers.DeclarativeContainer):

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from service_pkg.events import Event, EventBus
 from service_pkg.leader import LeaderConfig, LeaderEvent, LockElection
 from service_pkg.lock import AcquireResult, ExtendResult, ReleaseResult
 from service_pkg.testing import InMemoryLock, LockStore, ManualClock
@@ -76,7 +77,7 @@ class World:
         self.elections: list[LockElection] = []
 
     def candidate(
-        self, *, restart_grace: bool = False, seed: int = 1
+        self, *, restart_grace: bool = False, seed: int = 1, events: EventBus | None = None
     ) -> tuple[LockElection, FaultyLock]:
         lock = FaultyLock(
             InMemoryLock("cron", ttl=E, store=self.store, restart_grace=restart_grace),
@@ -86,6 +87,7 @@ class World:
             LeaderConfig(name="cron", expiration=E),
             clock=self.clock,
             rng=random.Random(seed),
+            events=events,
         )
         self.elections.append(election)
         return election, lock
@@ -111,3 +113,12 @@ async def _world() -> AsyncIterator[World]:
 async def collect(events: AsyncIterator[LeaderEvent], out: list[LeaderEvent]) -> None:
     async for event in events:
         out.append(event)  # noqa: PERF401 - visible while the iterator still runs
+
+
+class Recorded:
+    """An event bus and every event published on it, in order."""
+
+    def __init__(self) -> None:
+        self.bus = EventBus()
+        self.events: list[Event] = []
+        self.bus.subscribe(self.events.append)
