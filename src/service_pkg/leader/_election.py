@@ -321,7 +321,7 @@ class LockElection:
 
     def _renewed(self, outcome: RenewOutcome, sent: float) -> None:
         """Publish one renewal; ``margin`` is measured against the deadline it had to beat."""
-        if not self._bus.active:
+        if not self._bus.wants(ElectionRenewed):
             return
         arrived = self._clock.monotonic()
         self._bus.emit(

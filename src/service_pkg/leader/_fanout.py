@@ -31,7 +31,7 @@ def check_hold_off(hold_off: object) -> float:
 
 def announce(bus: EventBus, election: str, event: LeaderEvent, epoch: int, reason: str) -> None:
     """Publish a :class:`~service_pkg.events.LeadershipChanged` if anybody listens."""
-    if bus.active:
+    if bus.wants(LeadershipChanged):
         bus.emit(LeadershipChanged(election=election, event=event, epoch=epoch, reason=reason))
 
 

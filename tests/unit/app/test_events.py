@@ -16,10 +16,12 @@ from service_pkg.events import (
     ComponentStopping,
     Event,
     EventBus,
+    LeadershipChanged,
     ReadinessChanged,
     StartAborted,
 )
 from service_pkg.exceptions import StartError, StopError
+from service_pkg.leader import LeaderEvent
 from service_pkg.testing import ManualElection, manual_election
 
 from .conftest import Recorder, settle
@@ -46,6 +48,8 @@ def describe(event: Event) -> tuple[object, ...]:  # noqa: PLR0911 - one case pe
             return ("stop failed", c, t)
         case StartAborted(component=c, rolled_back=rolled):
             return ("aborted", c, rolled)
+        case LeadershipChanged(election=name, event=leader_event, epoch=epoch, reason=reason):
+            return ("leadership", name, leader_event, epoch, reason)
     return (type(event).__name__,)
 
 
@@ -151,7 +155,7 @@ async def test_hung_stop_publishes_a_timed_out_stop_failure(rec: Recorder) -> No
 
 
 async def test_leadership_change_publishes_the_gated_group_steps(rec: Recorder) -> None:
-    """TAKEN starts the gated component and LOST stops it, each step published."""
+    """The election's TAKEN, the group's start, its LOST and the group's stop, in order."""
 
     class C(containers.DeclarativeContainer):
         vote = Component(manual_election)
@@ -169,8 +173,10 @@ async def test_leadership_change_publishes_the_gated_group_steps(rec: Recorder) 
         election.lose()
         await settle(lambda: not container.jobs.started)
         assert seen == [
+            ("leadership", "manual", LeaderEvent.TAKEN, 1, "acquired"),
             ("starting", "jobs"),
             ("started", "jobs"),
+            ("leadership", "manual", LeaderEvent.LOST, 1, "lost"),
             ("stopping", "jobs", ShutdownReason.LEADERSHIP_LOST),
             ("stopped", "jobs", ShutdownReason.LEADERSHIP_LOST),
         ]
