@@ -27,7 +27,7 @@ from service_pkg.testing import ManualElection, manual_election
 from .conftest import Recorder, settle
 
 
-def describe(event: Event) -> tuple[object, ...]:  # noqa: PLR0911 - one case per kind
+def describe(event: Event) -> tuple[object, ...]:  # noqa: C901, PLR0911 - one case per kind
     """The fields a test can compare exactly (no durations, no exception objects)."""
     match event:
         case ApplicationStateChanged(old=old, new=new, reason=reason):
