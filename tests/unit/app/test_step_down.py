@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -28,7 +29,7 @@ class Flaky:
         return jobs
 
 
-def gated(flaky: Flaky, election: ManualElection) -> containers.DeclarativeContainer:
+def gated(flaky: Flaky, election: ManualElection) -> Any:  # noqa: ANN401 - a container instance
     class C(containers.DeclarativeContainer):
         vote = Component(manual_election, providers.Object(election))
         jobs = Component(flaky.factory(), leader=vote)
