@@ -29,7 +29,7 @@ class Flaky:
         return jobs
 
 
-def gated(flaky: Flaky, election: ManualElection) -> Any:  # noqa: ANN401 - a container instance
+def gated(flaky: Flaky, election: ManualElection) -> Any:
     class C(containers.DeclarativeContainer):
         vote = Component(manual_election, providers.Object(election))
         jobs = Component(flaky.factory(), leader=vote)
