@@ -18,22 +18,8 @@ from hypothesis import strategies as st
 from service_pkg.exceptions import ConfigError
 from service_pkg.redis import RedisConfig, mask_url
 from service_pkg.redis._config import _parse, _Sentinel
+from tests.unit.redis.secrets import FRAGMENTS, SPECIALS, assert_no_part_of, chain_texts
 
-FRAGMENTS = ("Kx7qZ", "Wv3zR", "Ωmega9", "日本語pw", "Jq4Tn")
-"""What a password is made of besides special characters; none occurs in the URL forms."""
-SPECIALS = (
-    *"@:/?#%[]!$&'()*+,;=",
-    " ",
-    "%41",
-    "%zz",
-    "\\",
-    "é",
-    "\uff0f",  # fullwidth solidus: NFKC makes it "/"
-    "\uff20",  # fullwidth commercial at: "@"
-    "\uff03",  # fullwidth number sign: "#"
-    "\uff1f",  # fullwidth question mark: "?"
-    "\u2100",  # account of: "a/c"
-)
 FORMS = (
     "redis://admin:{}@db.internal:6379/0",
     "redis://:{}@db.internal:6379/0",
@@ -57,22 +43,6 @@ passwords = st.builds(
 PROPERTY = settings(max_examples=300, deadline=None, database=None)
 
 
-def chain_texts(exc: BaseException) -> list[str]:
-    """str, repr and args of ``exc`` and of every exception in its cause/context chain."""
-    texts: list[str] = []
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        texts += [str(current), repr(current), repr(current.args)]
-        texts += [repr(v) for v in vars(current).values()] if hasattr(current, "__dict__") else []
-        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
-    return texts
-
-
 def texts_about(url: str) -> list[str]:
     """Every text the kit produces for ``url``: the config's reprs and address or the error."""
     texts = [mask_url(url)]
@@ -83,14 +53,6 @@ def texts_about(url: str) -> list[str]:
     else:
         texts += [repr(config), str(config), config.address]
     return texts
-
-
-def assert_no_part_of(password: str, texts: list[str]) -> None:
-    parts = [f for f in FRAGMENTS if f in password]
-    for text in texts:
-        for part in parts:
-            assert part not in text, (part, text)
-            assert quote(part, safe="") not in text, (part, text)
 
 
 class TestNoPasswordInAnyText:
