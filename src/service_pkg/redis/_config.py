@@ -61,7 +61,7 @@ class _Sentinel:
 
 def _port(text: str, where: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:  # noqa: PLR2004 - TCP port range
-        raise _UrlRuleError(f"{where}: the port must be a number from 1 to 65535")
+        raise _UrlRuleError(f"the port of the {where} must be a number from 1 to 65535")
     return int(text)
 
 
@@ -126,13 +126,13 @@ def _parse_sentinel(url: str) -> _Sentinel:
     )
     master_name = query["master_name"][-1].strip()
     if not master_name:
-        raise _UrlRuleError("master_name is empty")
+        raise _UrlRuleError("master_name must not be empty")
     hostport = parts.netloc.rpartition("@")[2]
     sentinels = [_host_port(hostport, "sentinel address")]
     for addr in query.get("addr", []):
         host, _, port = addr.rpartition(":")
         if not host or not port:
-            raise _UrlRuleError(f"addr {addr!r} is not host:port")
+            raise _UrlRuleError(f"addr {addr!r} must be host:port")
         sentinels.append(_host_port(addr, f"addr {addr!r}"))
     client_name = query["client_name"][-1] if "client_name" in query else None
     return _Sentinel(
@@ -287,7 +287,9 @@ class RedisConfig:
         seconds("min_backoff", self.min_backoff)
         seconds("max_backoff", self.max_backoff)
         if self.min_backoff > self.max_backoff:
-            raise ConfigError("min_backoff", self.min_backoff, "must be <= max_backoff")
+            raise ConfigError(
+                "min_backoff", self.min_backoff, f"must be <= max_backoff ({self.max_backoff:g} s)"
+            )
         limit: object = self.max_connections
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 1

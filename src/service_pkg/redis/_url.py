@@ -40,6 +40,7 @@ KNOWN_PARAMS = STANDALONE_PARAMS | SENTINEL_PARAMS
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _SECRET_NAME = re.compile(r"pass|secret|token", re.IGNORECASE)
+_SECRET_PARAM = re.compile(r"[?&][^&=]*(?:pass|secret|token)[^&=]*=", re.IGNORECASE)
 # host[:port] or [v6][:port], strictly: "admin:" or "admin:S3cret" is a password cut short.
 _HOST_PORT = re.compile(r"(?:[^\s:/?#\[\]@]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?")
 # A user name shown in front of "***" when the split is ambiguous: plain characters only.
@@ -131,8 +132,9 @@ def mask_url(url: str) -> str:
     parameter whose name mentions a password, secret or token (``?password=***``). The rest
     of the text is kept as given, so the result still says where the client connects.
     A password with unencoded special characters (``redis://u:p#ss/w?rd@host``) is masked up
-    to the last ``@``: no part of it is ever shown. Text that is not a URL at all is returned
-    as given, masked the same way.
+    to the last ``@``: no part of it is ever shown. A query password's value ends only at
+    ``&<known parameter>=`` (``&db=``...), which is how such a password must not be written
+    unencoded. Text that is not a URL at all is returned as given, masked the same way.
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
@@ -140,6 +142,10 @@ def mask_url(url: str) -> str:
        quotes scheme-less input as given.
     """
     parts = split(url)
+    if parts.ambiguous and _SECRET_PARAM.search(parts.userinfo or ""):
+        # A query password holds the "@" the user-info was cut at: its value runs on past
+        # it, so nothing after the scheme can be shown safely.
+        return f"{parts.prefix}{MASK}"
     shown = ""
     if parts.userinfo is not None:
         user, colon, _ = parts.userinfo.partition(":")

@@ -84,8 +84,8 @@ class TestValidation:
             ("redis://h/0#part", "fragment"),
             ("redis//127.0.0.1:6379", "must start with redis://"),
             ("unix:///s.sock?master_name=m", "redis:// or rediss://"),
-            ("redis://h?master_name=", "master_name is empty"),
-            ("redis://h?master_name=m&addr=nohost", "is not host:port"),
+            ("redis://h?master_name=", "master_name must not be empty"),
+            ("redis://h?master_name=m&addr=nohost", "addr 'nohost' must be host:port"),
             ("redis://h?master_name=m&dial_timeout=3", "timeouts and retries are RedisConfig"),
         ],
     )
