@@ -1,8 +1,7 @@
-"""``RedisConfig``, the URL rules (standalone, TLS, unix socket, Sentinel) and ``mask_url``."""
+"""``RedisConfig`` and the URL rules (standalone, TLS, unix socket, Sentinel)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -13,6 +12,7 @@ from service_pkg._checks import seconds
 from service_pkg.exceptions import ConfigError
 from service_pkg.redis._url import (
     MASK,
+    SECRET_NAME,
     SENTINEL_PARAMS,
     STANDALONE_PARAMS,
     mask_url,
@@ -24,7 +24,6 @@ __all__ = ("RedisConfig",)
 _SCHEMES = ("redis", "rediss", "unix")
 _GO_DEFAULT_HOST = "localhost"
 _GO_DEFAULT_PORT = 6379
-_SECRET_PARAM = re.compile(r"pass|secret|token", re.IGNORECASE)
 
 ENCODE_HINT = (
     "special characters in a user name or password must be percent-encoded, e.g. "
@@ -90,7 +89,7 @@ def _unknown(names: list[str], allowed: frozenset[str], what: str, hint: str = "
     A parameter after a secret one may be the tail of a password with an unencoded ``&``:
     it is not named, the message says how to encode instead.
     """
-    secret = next((i for i, n in enumerate(names) if _SECRET_PARAM.search(n)), len(names))
+    secret = next((i for i, n in enumerate(names) if SECRET_NAME.search(n)), len(names))
     shown = sorted({n for n in names[: secret + 1] if n not in allowed})
     hidden = any(n not in allowed for n in names[secret + 1 :])
     if not shown and not hidden:

@@ -18,6 +18,7 @@ from redis.asyncio.connection import URL_QUERY_ARGUMENT_PARSERS
 __all__ = (
     "KNOWN_PARAMS",
     "MASK",
+    "SECRET_NAME",
     "SENTINEL_PARAMS",
     "STANDALONE_PARAMS",
     "UrlParts",
@@ -39,7 +40,8 @@ SENTINEL_PARAMS = frozenset({"master_name", "addr", "db", "client_name"})
 KNOWN_PARAMS = STANDALONE_PARAMS | SENTINEL_PARAMS
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-_SECRET_NAME = re.compile(r"pass|secret|token", re.IGNORECASE)
+SECRET_NAME = re.compile(r"pass|secret|token", re.IGNORECASE)
+"""A query parameter whose name matches holds a secret."""
 _SECRET_PARAM = re.compile(r"[?&][^&=]*(?:pass|secret|token)[^&=]*=", re.IGNORECASE)
 # host[:port] or [v6][:port], strictly: "admin:" or "admin:S3cret" is a password cut short.
 _HOST_PORT = re.compile(r"(?:[^\s:/?#\[\]@]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?")
@@ -117,7 +119,7 @@ def _mask_query(rest: str) -> str:
         if masking and not (equals and name in KNOWN_PARAMS):
             continue
         masking = False
-        if equals and _SECRET_NAME.search(name):
+        if equals and SECRET_NAME.search(name):
             shown.append(f"{name}={MASK}")
             masking = True
         else:
