@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import time
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import redis.asyncio as aredis
@@ -12,7 +16,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from service_pkg import Component, StartError
-from service_pkg.exceptions import BrokenResourceError
+from service_pkg.exceptions import BrokenResourceError, ConfigError
+from service_pkg.health import HealthCheck, factory_health
 from service_pkg.redis import RedisConfig, open_redis, redis_client
 from service_pkg.testing import run_components
 from tests.integration.conftest import Address
@@ -21,6 +26,7 @@ from tests.integration.redis_server import (
     free_port,
     redis_server_fixture,  # noqa: F401 - fixture
 )
+from tests.unit.redis.secrets import FRAGMENTS, SPECIALS, assert_no_part_of, chain_texts
 
 pytestmark = pytest.mark.integration
 
@@ -158,3 +164,138 @@ class TestSecrets:
             ("redis connected", config.address),
             ("redis closed", config.address),
         ]
+
+
+# One password per special character, and one with all of them, each between two fragments.
+TABLE = [f"{FRAGMENTS[0]}{c}{FRAGMENTS[1]}" for c in SPECIALS] + [
+    FRAGMENTS[2] + "".join(SPECIALS) + FRAGMENTS[3]
+]
+
+
+def _record_texts(records: list[logging.LogRecord]) -> list[str]:
+    formatter = logging.Formatter()
+    return [t for r in records for t in (r.getMessage(), repr(r.__dict__), formatter.format(r))]
+
+
+class TestSecretsAgainstUnreachableServers:
+    @pytest.mark.parametrize("password", TABLE)
+    async def test_no_part_of_a_password_in_errors_or_logs(
+        self, password: str, caplog: pytest.LogCaptureFixture, tmp_path: Path
+    ) -> None:
+        """Building and pinging clients that cannot connect (TCP, TLS, unix socket, Sentinel),
+        with the password encoded in the URL, raw in it, or in the fields: no part of it
+        reaches an error, its chain, or any log record."""
+        caplog.set_level(logging.DEBUG)
+        port = free_port()
+        encoded = quote(password, safe="")
+        urls = [
+            f"redis://admin:{encoded}@127.0.0.1:{port}/0",
+            f"rediss://:{encoded}@127.0.0.1:{port}/1",
+            f"unix://:{encoded}@{tmp_path}/absent.sock",
+            f"redis://sentuser:{encoded}@127.0.0.1:{port}/0?master_name=mymaster",
+        ]
+        configs = [RedisConfig(url=url, retries=0) for url in urls]
+        configs.append(
+            RedisConfig(
+                url=f"redis://127.0.0.1:{port}/0?master_name=m",
+                password=password,
+                sentinel_password=password,
+                retries=0,
+            )
+        )
+        texts: list[str] = []
+        try:  # raw: refused at construction, unless the characters happen to be valid there
+            configs.append(
+                RedisConfig(url=f"redis://admin:{password}@127.0.0.1:{port}/0", retries=0)
+            )
+        except ConfigError as exc:
+            texts += chain_texts(exc)
+        for config in configs:
+            with pytest.raises(BrokenResourceError) as caught:
+                async with open_redis(config):
+                    pytest.fail("must not start")
+            texts += chain_texts(caught.value)
+        assert_no_part_of(password, texts + _record_texts(caplog.records))
+
+
+class TestAuthentication:
+    async def test_missing_password_says_authentication_required(self) -> None:
+        """A server with requirepass and a client without a password: a clear sentence, not
+        redis-py's HELLO/NOAUTH text."""
+        with RedisServer(args=("--requirepass", SECRET), password=SECRET) as server:
+            config = RedisConfig(url=server.url, retries=0)
+            with pytest.raises(BrokenResourceError) as caught:
+                async with open_redis(config):
+                    pytest.fail("must not start")
+        assert str(caught.value).startswith(
+            f"redis: authentication required: the server at {config.address} needs a password"
+        )
+        assert "HELLO" not in str(caught.value)
+
+    async def test_wrong_password_says_authentication_failed(self) -> None:
+        """A wrong password is named as such, with the masked address and no password."""
+        with RedisServer(args=("--requirepass", SECRET), password=SECRET) as server:
+            url = f"redis://:{quote(SECRET + '#x', safe='')}@127.0.0.1:{server.port}/0"
+            config = RedisConfig(url=url, retries=0)
+            with pytest.raises(BrokenResourceError) as caught:
+                async with open_redis(config):
+                    pytest.fail("must not start")
+        assert str(caught.value) == (
+            f"redis: authentication failed: the server at {config.address} refused the password"
+        )
+        assert config.address == f"redis://:***@127.0.0.1:{server.port}/0"
+        assert all(SECRET not in text for text in chain_texts(caught.value))
+
+    async def test_wrong_user_says_user_name_or_password(self) -> None:
+        """With a user name in the URL, the message says the login was refused."""
+        with RedisServer(args=("--requirepass", SECRET), password=SECRET) as server:
+            url = f"redis://nobody:{SECRET}@127.0.0.1:{server.port}/0"
+            with pytest.raises(BrokenResourceError, match="refused the user name or password"):
+                async with open_redis(RedisConfig(url=url, retries=0)):
+                    pytest.fail("must not start")
+
+    async def test_password_for_a_server_without_one_is_named(
+        self, redis_server: RedisServer
+    ) -> None:
+        """A password sent to a server that has none (RESP2 AUTH) says so."""
+        url = f"redis://:{SECRET}@127.0.0.1:{redis_server.port}/0?protocol=2"
+        with pytest.raises(BrokenResourceError, match="has no password set") as caught:
+            async with open_redis(RedisConfig(url=url, retries=0)):
+                pytest.fail("must not start")
+        assert SECRET not in str(caught.value)
+
+
+async def run_check(spec: HealthCheck, value: object) -> None:
+    """Run a health check as an application's health round does: under its own timeout."""
+    async with asyncio.timeout(spec.timeout):
+        result = spec.check(value)
+        if inspect.isawaitable(result):
+            await result
+
+
+class TestDefaultHealth:
+    async def test_check_follows_the_server_down_and_back(self) -> None:
+        """Component(redis_client, ...) brings a PING check: it passes, fails naming the masked
+        address while the server is stopped, and passes again once it is back."""
+        spec = factory_health(redis_client)
+        assert spec is not None
+        with RedisServer(
+            port=free_port(), args=("--requirepass", SECRET), password=SECRET
+        ) as server:
+            url = f"redis://:{SECRET}@127.0.0.1:{server.port}/0"
+
+            class Container(containers.DeclarativeContainer):
+                redis = Component(redis_client, url=url)
+
+            container = Container()
+            async with run_components(container):
+                client = await container.redis()
+                await run_check(spec, client)
+                server.stop()  # SIGTERM to the PID this test started
+                with pytest.raises(BrokenResourceError) as caught:
+                    await run_check(spec, client)
+                server.start()  # same port, same password
+                await run_check(spec, client)
+        message = str(caught.value)
+        assert message.startswith(f"redis: PING to redis://127.0.0.1:{server.port}/0 failed")
+        assert all(SECRET not in text for text in chain_texts(caught.value))

@@ -14,8 +14,9 @@ A port of the Go ``redis`` package (``NewRedisClient``) over ``redis.asyncio`` (
 
 Deviations from Go (``docs/redis.md``): a failed ``PING`` at start is an error
 (:class:`~service_pkg.exceptions.BrokenResourceError` naming the masked address) instead of a
-printed line and a broken client; passwords are never printed or put in a repr (bug #29);
-the client is closed when the component stops.
+printed line and a broken client; passwords are never printed or put in a repr (bug #29),
+whatever characters they have; the client is closed when the component stops; the component
+reports its health (a ``PING``) with no user code.
 
 .. versionadded:: 0.1.0
 """
@@ -30,7 +31,7 @@ except ImportError as exc:
 from service_pkg.redis._client import open_redis as open_redis
 from service_pkg.redis._client import redis_client as redis_client
 from service_pkg.redis._config import RedisConfig as RedisConfig
-from service_pkg.redis._config import mask_url as mask_url
+from service_pkg.redis._url import mask_url as mask_url
 
 del _redis_asyncio
 

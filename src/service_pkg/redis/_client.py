@@ -13,9 +13,10 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import EqualJitterBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import AuthenticationError, RedisError
 
 from service_pkg.exceptions import BrokenResourceError, ConfigError
+from service_pkg.health import default_health
 from service_pkg.redis._config import RedisConfig, _parse, _Sentinel
 
 __all__ = ("open_redis", "redis_client")
@@ -105,16 +106,53 @@ def describe(client: Redis) -> str:
     return f"{scheme}://{host}:{port}/{db}"
 
 
+def _auth_failure(client: Redis, address: str, exc: AuthenticationError) -> str:
+    """What a refused login means, in words (the server's are about HELLO and AUTH)."""
+    text = str(exc)
+    if "without any password configured" in text or "no password is set" in text:
+        return f"redis: authentication failed: the server at {address} has no password set"
+    options = client.connection_pool.connection_kwargs
+    if options.get("password") is None:
+        return (
+            f"redis: authentication required: the server at {address} needs a password "
+            "(RedisConfig(password=...), or in the URL percent-encoded)"
+        )
+    login = "user name or password" if options.get("username") else "password"
+    return f"redis: authentication failed: the server at {address} refused the {login}"
+
+
 async def _ping(client: Redis, address: str, within: float) -> None:
-    """PING once; a failure is a :class:`BrokenResourceError` naming the masked address."""
+    """PING once; a failure is a :class:`BrokenResourceError` naming the masked address.
+
+    redis-py's messages name host and port, never a password, so the driver's error stays
+    the ``__cause__``.
+    """
     try:
         async with asyncio.timeout(within):
             await client.ping()
+    except AuthenticationError as exc:
+        raise BrokenResourceError(_auth_failure(client, address, exc), address=address) from exc
     except (RedisError, OSError, TimeoutError) as exc:
-        reason = "no answer" if isinstance(exc, TimeoutError) and not str(exc) else str(exc)
+        reason = (
+            f"no answer within {within:g} s"
+            if isinstance(exc, TimeoutError) and not str(exc)
+            else str(exc)
+        )
         raise BrokenResourceError(
             f"redis: PING to {address} failed: {reason}", address=address
         ) from exc
+
+
+async def _check_health(client: Redis) -> None:
+    """``redis_client``'s default health check: one ``PING`` within the socket timeout.
+
+    Raises:
+        BrokenResourceError: no ``PONG``; names the masked address. redis-py reconnects on
+            the next call, so the check passes again once the server is back.
+    """
+    timeout = client.connection_pool.connection_kwargs.get("socket_timeout")
+    within = timeout if isinstance(timeout, int | float) and timeout > 0 else _SOCKET_TIMEOUT
+    await _ping(client, describe(client), float(within))
 
 
 async def _close(closers: tuple[Closer, ...]) -> None:
@@ -156,6 +194,7 @@ async def open_redis(config: RedisConfig) -> AsyncIterator[Redis]:
         logger.info("redis closed", extra={"service_pkg_redis_address": address})
 
 
+@default_health(_check_health, affects_readiness=True)
 async def redis_client(
     config: RedisConfig | None = None,
     *,
@@ -174,11 +213,19 @@ async def redis_client(
 
     Start means ready: the factory yields only after a ``PING`` answered.
 
+    Health: ``Component(redis_client, ...)`` gets a check with no user code, one ``PING``
+    bounded by the socket timeout that affects readiness; a failure names the masked
+    address (``Component(..., health=...)`` replaces it).
+
     Raises:
         ConfigError: not exactly one of ``config``, ``url`` and ``client`` was given.
-        BrokenResourceError: the ``PING`` at start failed (names the masked address).
+        BrokenResourceError: the ``PING`` at start failed (names the masked address; a server
+            that refuses the login says ``authentication required`` or ``authentication
+            failed``).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Carries a default health check (:func:`service_pkg.health.default_health`).
     """
     given = [
         name
@@ -187,7 +234,7 @@ async def redis_client(
     ]
     if len(given) != 1:
         raise ConfigError(
-            "config", ", ".join(given) or None, "give exactly one of config, url or client"
+            "config", ", ".join(given) or "none", "give exactly one of config, url or client"
         )
     if client is not None:
         address = describe(client)
@@ -201,3 +248,5 @@ async def redis_client(
 
 _EXTERNAL_PING_TIMEOUT = 13.0
 """Seconds the start ``PING`` of a client given from outside may take (Go's 10 s + 3 s)."""
+_SOCKET_TIMEOUT = 3.0
+"""Seconds the health ``PING`` of a client without a socket timeout may take (Go's 3 s)."""

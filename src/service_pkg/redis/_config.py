@@ -1,64 +1,41 @@
-"""``RedisConfig``, the URL rules (standalone, TLS, unix socket, Sentinel) and ``mask_url``."""
+"""``RedisConfig`` and the URL rules (standalone, TLS, unix socket, Sentinel)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from redis.asyncio.connection import URL_QUERY_ARGUMENT_PARSERS, parse_url
 
 from service_pkg._checks import seconds
 from service_pkg.exceptions import ConfigError
+from service_pkg.redis._url import (
+    MASK,
+    SECRET_NAME,
+    SENTINEL_PARAMS,
+    STANDALONE_PARAMS,
+    mask_url,
+    split,
+)
 
-__all__ = ("RedisConfig", "mask_url")
-
-MASK = "***"
-"""What a password is replaced with wherever the kit prints an address."""
+__all__ = ("RedisConfig",)
 
 _SCHEMES = ("redis", "rediss", "unix")
 _GO_DEFAULT_HOST = "localhost"
 _GO_DEFAULT_PORT = 6379
-# Query parameters redis-py understands in a standalone URL (its parsers plus string values).
-_STANDALONE_PARAMS = frozenset(URL_QUERY_ARGUMENT_PARSERS) | {"client_name", "username", "password"}
-# Query parameters of a Sentinel URL: the Go failover URL's own ones the kit maps.
-_SENTINEL_PARAMS = frozenset({"master_name", "addr", "db", "client_name"})
-_SECRET_PARAM = re.compile(r"pass|secret|token", re.IGNORECASE)
+
+ENCODE_HINT = (
+    "special characters in a user name or password must be percent-encoded, e.g. "
+    'urllib.parse.quote(password, safe=""), or give the password as RedisConfig(password=...)'
+)
+"""How to fix a URL whose user-info the kit cannot split; every such message ends with it."""
+_UNSPLITTABLE = f"cannot tell the user-info from the address: {ENCODE_HINT}"
+_UNPARSABLE = f"is not a valid URL: {ENCODE_HINT}"
 
 
-def mask_url(url: str) -> str:
-    """Return ``url`` with every password replaced by ``***``.
-
-    Masks the password of the user-info part (``redis://user:***@host``) and every query
-    parameter whose name mentions a password, secret or token (``?password=***``). The rest
-    of the URL is kept, so the result still says where the client connects. A string that
-    does not parse as a URL is reduced to its scheme, never echoed.
-
-    .. versionadded:: 0.1.0
-    """
-    unparsable = f"{url.split('://', 1)[0] if '://' in url else '?'}://<unparsable>"
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises ValueError for a malformed port
-    except ValueError:
-        return unparsable
-    # An "@" after the host means a password with an unescaped "#" or "?" split the URL.
-    if "@" in parts.query or "@" in parts.fragment or "@" in parts.path:
-        return unparsable
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user, colon, _password = userinfo.partition(":")
-        netloc = f"{user}{colon}{MASK if colon else ''}@{hostport}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_SECRET_PARAM.search(key) for key, _ in pairs):
-            masked = [(k, MASK if _SECRET_PARAM.search(k) else v) for k, v in pairs]
-            query = urlencode(masked, safe="*:/,[]")
-    # Not urlunsplit(): it drops the empty authority of unix:///path URLs.
-    return f"{parts.scheme}://{netloc}{parts.path}{'?' if query else ''}{query}"
+class _UrlRuleError(ValueError):
+    """A rule the URL breaks; its message quotes nothing that :func:`mask_url` hides."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +60,7 @@ class _Sentinel:
 
 def _port(text: str, where: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:  # noqa: PLR2004 - TCP port range
-        raise ValueError(f"{where}: port {text!r} is not a number from 1 to 65535")
+        raise _UrlRuleError(f"the port of the {where} must be a number from 1 to 65535")
     return int(text)
 
 
@@ -102,8 +79,27 @@ def _db(path: str, query: dict[str, list[str]]) -> int:
     if not text:
         return 0
     if not text.isdigit():
-        raise ValueError(f"database {text!r} is not a non-negative number")
+        raise _UrlRuleError("the database (the path, or db=) must be a number >= 0")
     return int(text)
+
+
+def _unknown(names: list[str], allowed: frozenset[str], what: str, hint: str = "") -> None:
+    """Reject parameters outside ``allowed``, naming only those no password could hold.
+
+    A parameter after a secret one may be the tail of a password with an unencoded ``&``:
+    it is not named, the message says how to encode instead.
+    """
+    secret = next((i for i, n in enumerate(names) if SECRET_NAME.search(n)), len(names))
+    shown = sorted({n for n in names[: secret + 1] if n not in allowed})
+    hidden = any(n not in allowed for n in names[secret + 1 :])
+    if not shown and not hidden:
+        return
+    named = [", ".join(shown)] if shown else []
+    named += ["some after a password parameter"] if hidden else []
+    message = f"unsupported {what} parameter(s): {' and '.join(named)}"
+    if hidden:
+        message += f"; {ENCODE_HINT}"
+    raise _UrlRuleError(message + hint)
 
 
 def _parse_sentinel(url: str) -> _Sentinel:
@@ -115,26 +111,27 @@ def _parse_sentinel(url: str) -> _Sentinel:
     """
     parts = urlsplit(url)
     if parts.scheme == "unix":
-        raise ValueError("a Sentinel URL (with master_name) must use redis:// or rediss://")
+        raise _UrlRuleError("a Sentinel URL (with master_name) must use redis:// or rediss://")
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
     query: dict[str, list[str]] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+    for key, value in pairs:
         query.setdefault(key, []).append(value)
-    unknown = sorted(set(query) - _SENTINEL_PARAMS)
-    if unknown:
-        raise ValueError(
-            f"unsupported Sentinel URL parameter(s) {', '.join(unknown)}; supported: "
-            f"{', '.join(sorted(_SENTINEL_PARAMS))} (timeouts and retries are RedisConfig "
-            "fields)"
-        )
+    _unknown(
+        [key for key, _ in pairs],
+        SENTINEL_PARAMS,
+        "Sentinel URL",
+        f"; supported: {', '.join(sorted(SENTINEL_PARAMS))} (timeouts and retries are "
+        "RedisConfig fields)",
+    )
     master_name = query["master_name"][-1].strip()
     if not master_name:
-        raise ValueError("master_name is empty")
+        raise _UrlRuleError("master_name must not be empty")
     hostport = parts.netloc.rpartition("@")[2]
     sentinels = [_host_port(hostport, "sentinel address")]
     for addr in query.get("addr", []):
         host, _, port = addr.rpartition(":")
         if not host or not port:
-            raise ValueError(f"addr {addr!r} is not host:port")
+            raise _UrlRuleError(f"addr {addr!r} must be host:port")
         sentinels.append(_host_port(addr, f"addr {addr!r}"))
     client_name = query["client_name"][-1] if "client_name" in query else None
     return _Sentinel(
@@ -148,31 +145,70 @@ def _parse_sentinel(url: str) -> _Sentinel:
     )
 
 
+def _parses(name: str, value: str) -> bool:
+    """Whether redis-py can read ``value`` for query parameter ``name`` (strings always)."""
+    parser = URL_QUERY_ARGUMENT_PARSERS.get(name)
+    if parser is None:
+        return True
+    try:
+        parser(value)
+    except (TypeError, ValueError):
+        return False  # not re-raised: the parser's message quotes the value
+    return True
+
+
 def _parse_standalone(url: str) -> _Standalone:
     parts = urlsplit(url)
-    names = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
-    unknown = sorted(names - _STANDALONE_PARAMS)
-    if unknown:
-        raise ValueError(f"unsupported URL parameter(s) {', '.join(unknown)}")
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    _unknown([key for key, _ in pairs], STANDALONE_PARAMS, "URL")
+    bad = next((name for name, value in pairs if not _parses(name, value)), None)
+    if bad is not None:
+        raise _UrlRuleError(f"URL parameter {bad} has an invalid value")
     if parts.scheme == "unix":
         if not parts.path:
-            raise ValueError("a unix:// URL needs the socket path: unix:///run/redis.sock")
+            raise _UrlRuleError("a unix:// URL needs the socket path: unix:///run/redis.sock")
     else:
-        if parts.netloc.rpartition("@")[2].rpartition(":")[1]:
-            _host_port(parts.netloc.rpartition("@")[2], "address")
+        hostport = parts.netloc.rpartition("@")[2]
+        if hostport.rpartition(":")[1]:
+            _host_port(hostport, "address")
         _db(parts.path, {})
     return _Standalone(kwargs=dict(parse_url(url)))
 
 
 def _parse(url: str) -> _Standalone | _Sentinel:
-    """Parse a Redis URL; ``ValueError`` messages never contain the URL itself."""
+    """Parse a Redis URL.
+
+    Raises:
+        _UrlRuleError: a rule is broken; the message quotes nothing :func:`mask_url` hides.
+        ValueError: ``urllib`` or redis-py refused it; their messages may quote the URL,
+            password included, so callers never show them.
+    """
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in _SCHEMES:
-        raise ValueError("must start with redis://, rediss:// or unix://")
+        raise _UrlRuleError("must start with redis://, rediss:// or unix://")
+    parts = split(url)
+    if parts.ambiguous or (parts.userinfo is not None and any(c in parts.userinfo for c in "[]")):
+        raise _UrlRuleError(_UNSPLITTABLE)
+    if "#" in parts.rest:
+        raise _UrlRuleError(
+            f"has a '#' fragment, which a Redis URL cannot have (a '#' in a password is %23): "
+            f"{ENCODE_HINT}"
+        )
     query_names = {key for key, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
     if "master_name" in query_names:
         return _parse_sentinel(url)
     return _parse_standalone(url)
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be used, in words that never contain a secret; ``None`` if it can."""
+    try:
+        _parse(url)
+    except _UrlRuleError as exc:
+        return str(exc)
+    except ValueError:  # urllib's and redis-py's messages may quote the password
+        return _UNPARSABLE
+    return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -230,12 +266,14 @@ class RedisConfig:
     def __post_init__(self) -> None:
         """Validate every field; the URL is parsed here, so a bad one fails at construction."""
         url: object = self.url
-        if not isinstance(url, str) or not url.strip():
-            raise ConfigError("url", url if not isinstance(url, str) else "", "must be a URL")
-        try:
-            _parse(url)
-        except ValueError as exc:
-            raise ConfigError("url", mask_url(url), str(exc)) from None
+        if not isinstance(url, str):
+            # type(), not the value: a URL object's repr may show its password.
+            raise ConfigError("url", type(url), "must be a str")
+        if not url.strip():
+            raise ConfigError("url", url, "must be a URL")
+        problem = _url_problem(url)
+        if problem is not None:  # raised here, outside any except: nothing to chain
+            raise ConfigError("url", mask_url(url), problem)
         for name in ("password", "sentinel_password", "client_name"):
             value: object = getattr(self, name)
             if value is not None and not isinstance(value, str):
@@ -248,7 +286,9 @@ class RedisConfig:
         seconds("min_backoff", self.min_backoff)
         seconds("max_backoff", self.max_backoff)
         if self.min_backoff > self.max_backoff:
-            raise ConfigError("min_backoff", self.min_backoff, "must be <= max_backoff")
+            raise ConfigError(
+                "min_backoff", self.min_backoff, f"must be <= max_backoff ({self.max_backoff:g} s)"
+            )
         limit: object = self.max_connections
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 1

@@ -11,6 +11,7 @@ from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import EqualJitterBackoff
 
 from service_pkg.exceptions import ConfigError
+from service_pkg.health import factory_health
 from service_pkg.redis import RedisConfig, mask_url, redis_client
 from service_pkg.redis._client import _build, _Built
 
@@ -79,10 +80,12 @@ class TestValidation:
             ("redis://h/one", "database"),
             ("unix://", "socket path"),
             ("redis://h?nope=1", "unsupported URL parameter"),
-            ("redis://h?socket_timeout=soon", "Invalid value"),
+            ("redis://h?socket_timeout=soon", "socket_timeout has an invalid value"),
+            ("redis://h/0#part", "fragment"),
+            ("redis//127.0.0.1:6379", "must start with redis://"),
             ("unix:///s.sock?master_name=m", "redis:// or rediss://"),
-            ("redis://h?master_name=", "master_name is empty"),
-            ("redis://h?master_name=m&addr=nohost", "is not host:port"),
+            ("redis://h?master_name=", "master_name must not be empty"),
+            ("redis://h?master_name=m&addr=nohost", "addr 'nohost' must be host:port"),
             ("redis://h?master_name=m&dial_timeout=3", "timeouts and retries are RedisConfig"),
         ],
     )
@@ -152,14 +155,35 @@ class TestMasking:
                 f"redis://h?master_name=m&sentinel_password={SECRET}",
                 "redis://h?master_name=m&sentinel_password=***",
             ),
-            (f"redis://u:12{SECRET}#x@h", "redis://<unparsable>"),
-            (f"redis://u:{SECRET}@h:port", "redis://<unparsable>"),
+            (f"redis://u:12{SECRET}#x@h", "redis://u:***@h"),
+            (f"redis://u:{SECRET}/x?y@h:1/0", "redis://u:***@h:1/0"),
+            (f"redis://u:{SECRET}@h:port", "redis://u:***@h:port"),
+            (f"redis://h/0?password=p@{SECRET}", "redis://h/0?password=***"),
+            (f"redis://h/0?password=a&{SECRET}=b&db=1", "redis://h/0?password=***&db=1"),
+            ("redis://h/0?client_name=svc@host", "redis://h/0?client_name=svc@host"),
+            (f"redis://h/0?x={SECRET}@h", "redis://***@h"),
         ],
     )
     def test_mask_url(self, url: str, masked: str) -> None:
-        """Passwords in user-info and query are replaced; a URL that does not parse is hidden."""
+        """Passwords in user-info and query are replaced, also when they are not encoded."""
         assert mask_url(url) == masked
         assert SECRET not in mask_url(url)
+
+    @pytest.mark.parametrize(
+        "text", ["redis//127.0.0.1:6379", "127.0.0.1:6379", "http://h:80/x", "not a url"]
+    )
+    def test_mask_url_quotes_text_without_a_redis_scheme_as_given(self, text: str) -> None:
+        """Text that is not a Redis URL and holds no password is returned unchanged."""
+        assert mask_url(text) == text
+
+    def test_mask_url_masks_a_password_in_scheme_less_text(self) -> None:
+        """A user-info in text without a scheme is still masked."""
+        assert mask_url(f"user:{SECRET}@127.0.0.1:6379") == "user:***@127.0.0.1:6379"
+
+    def test_at_sign_in_a_known_parameter_value_is_accepted(self) -> None:
+        """client_name=svc@host is a valid URL and shown as given."""
+        config = RedisConfig(url="redis://h:6379/0?client_name=svc@host")
+        assert config.address == "redis://h:6379/0?client_name=svc@host"
 
     def test_repr_and_str_mask_every_password(self) -> None:
         """repr()/str() of a config never contain a password, from the URL or the fields."""
@@ -270,5 +294,29 @@ class TestFactoryArguments:
     )
     async def test_exactly_one_source_is_required(self, kwargs: dict[str, object]) -> None:
         """redis_client() needs exactly one of config, url and client."""
-        with pytest.raises(ConfigError, match="exactly one"):
+        with pytest.raises(ConfigError, match=r"^config: give exactly one of config, url or"):
             _ = await anext(redis_client(**kwargs))  # type: ignore[arg-type]
+
+    async def test_no_source_says_none_was_given(self) -> None:
+        """With nothing given, the error reads (got 'none')."""
+        with pytest.raises(ConfigError, match=r"\(got 'none'\)$"):
+            _ = await anext(redis_client())
+
+    def test_non_str_url_is_reported_by_type(self) -> None:
+        """A URL object (whose repr may show a password) is named by its type only."""
+
+        class Url:
+            def __repr__(self) -> str:
+                return f"Url('redis://:{SECRET}@h')"
+
+        with pytest.raises(ConfigError, match="must be a str") as caught:
+            RedisConfig(url=Url())  # type: ignore[arg-type]
+        assert SECRET not in str(caught.value)
+
+
+class TestDefaultHealth:
+    def test_factory_carries_a_readiness_check(self) -> None:
+        """Component(redis_client, ...) gets a health check that affects readiness."""
+        check = factory_health(redis_client)
+        assert check is not None
+        assert check.affects_readiness is True
