@@ -32,7 +32,8 @@ class SignalCatcher:
     The kernel may deliver a signal to any thread, e.g. a worker thread stuck in a sync stop;
     Python then runs the handler only once the main thread executes bytecode again. A wake-up
     socket (``signal.set_wakeup_fd``) watched by the loop makes its ``epoll`` return, so the
-    handler runs at once even when the loop was idle.
+    handler runs at once even when the loop was idle. When a wake-up fd is already set (asyncio
+    sets one for ``loop.add_signal_handler``), that one is kept: it wakes the loop too.
     """
 
     def __init__(
@@ -46,7 +47,6 @@ class SignalCatcher:
         self._count = 0
         self._backstop: threading.Timer | None = None
         self._wakeup: tuple[socket.socket, socket.socket] | None = None
-        self._previous_wakeup = -1
 
     @property
     def installed(self) -> bool:
@@ -66,8 +66,15 @@ class SignalCatcher:
         reader, writer = socket.socketpair()
         reader.setblocking(False)  # noqa: FBT003 - the stdlib signature
         writer.setblocking(False)  # noqa: FBT003 - the stdlib signature
+        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        if previous != -1:
+            # The loop already has one (asyncio's add_signal_handler uses it to receive its
+            # own signals): it wakes the loop just as well, and must not be taken away.
+            signal.set_wakeup_fd(previous)
+            reader.close()
+            writer.close()
+            return
         self._wakeup = (reader, writer)
-        self._previous_wakeup = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
         self._loop.add_reader(reader.fileno(), self._drain)
 
     def restore(self) -> None:
@@ -82,7 +89,7 @@ class SignalCatcher:
         if self._wakeup is not None:
             reader, writer = self._wakeup
             self._wakeup = None
-            signal.set_wakeup_fd(self._previous_wakeup)
+            signal.set_wakeup_fd(-1)
             with contextlib.suppress(RuntimeError):  # the loop is closing: nothing to remove
                 self._loop.remove_reader(reader.fileno())
             reader.close()

@@ -64,3 +64,36 @@ async def test_sigterm_while_running_stops_with_reason_signal(rec: Recorder) -> 
     assert await serving == 0
     assert rec.reasons["a"] is ShutdownReason.SIGNAL
     assert app.shutdown_reason is ShutdownReason.SIGNAL
+
+
+async def test_loop_signal_handlers_keep_working_while_the_app_runs(rec: Recorder) -> None:
+    """A handler added with loop.add_signal_handler before the start still runs (SIGUSR1)."""
+
+    class One(containers.DeclarativeContainer):
+        a = Component(rec.factory("a"))
+
+    loop = asyncio.get_running_loop()
+    received = asyncio.Event()
+    loop.add_signal_handler(signal.SIGUSR1, received.set)
+    try:
+        app = Application(One())
+        async with app:
+            os.kill(os.getpid(), signal.SIGUSR1)
+            async with asyncio.timeout(5):
+                await received.wait()
+    finally:
+        loop.remove_signal_handler(signal.SIGUSR1)
+
+
+async def test_wakeup_fd_is_restored_after_the_run(rec: Recorder) -> None:
+    """With no wake-up fd before the start, none is left set after the stop."""
+
+    class One(containers.DeclarativeContainer):
+        a = Component(rec.factory("a"))
+
+    before = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(before)
+    async with Application(One()):
+        pass
+    after = signal.set_wakeup_fd(before)
+    assert after == before
