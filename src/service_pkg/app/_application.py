@@ -27,10 +27,6 @@ from service_pkg.app._steps import Hook, HookSpec, Steps
 from service_pkg.clock import Clock, SystemClock
 from service_pkg.events import (
     ApplicationStateChanged,
-    ComponentStarted,
-    ComponentStartFailed,
-    ComponentStopFailed,
-    ComponentStopped,
     Event,
     EventBus,
     ReadinessChanged,
@@ -153,16 +149,10 @@ class Application(Runtime):
         self._health = HealthRunner(
             lambda: collect_probes(self._probe_plan(), self._steps, self._supervisors),
             self._readiness.is_ready,
+            # A component that starts or stops (a gated group too) makes a cached report stale.
+            lambda: self._steps.changes,
             self._bus,
             max_age=seconds("health_max_age", health_max_age, allow_zero=True),
-        )
-        # A component that starts or stops (a gated group too) makes a cached report stale.
-        self._bus.subscribe(
-            lambda _: self._health.invalidate(),
-            ComponentStarted,
-            ComponentStartFailed,
-            ComponentStopped,
-            ComponentStopFailed,
         )
         self._unbind_runtime: Callable[[], None] | None = None
         self._entered = time.perf_counter()

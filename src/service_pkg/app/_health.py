@@ -89,23 +89,27 @@ class HealthRunner:
     """Runs rounds of checks; concurrent callers share one round, fresh results are reused.
 
     ``probes()`` is called at the start of each round and describes every component as the
-    application sees it then; ``lifecycle_ready()`` gives the barrier's value.
+    application sees it then; ``lifecycle_ready()`` gives the barrier's value; a report is
+    stale as soon as ``generation()`` (the count of component starts and stops) moved on.
     """
 
     def __init__(
         self,
         probes: Callable[[], Sequence[HealthProbe]],
         lifecycle_ready: Callable[[], bool],
+        generation: Callable[[], int],
         bus: EventBus,
         *,
         max_age: float,
     ) -> None:
         self._probes = probes
         self._lifecycle_ready = lifecycle_ready
+        self._generation = generation
         self._bus = bus
         self._max_age = max_age
         self._round: asyncio.Task[HealthReport] | None = None
         self._last: HealthReport | None = None
+        self._last_generation = -1
 
     def invalidate(self) -> None:
         """Forget the cached report (the set of running components changed)."""
@@ -114,7 +118,8 @@ class HealthRunner:
     async def report(self) -> HealthReport:
         """A report no older than ``max_age``; one round at a time, shared by every caller."""
         last = self._last
-        if last is not None and time.monotonic() - last.checked_at < self._max_age:
+        fresh = last is not None and time.monotonic() - last.checked_at < self._max_age
+        if last is not None and fresh and self._generation() == self._last_generation:
             return last
         if self._round is None or self._round.done():
             self._round = asyncio.get_running_loop().create_task(
@@ -126,6 +131,7 @@ class HealthRunner:
 
     async def _run(self) -> HealthReport:
         checked_at = time.monotonic()
+        generation = self._generation()
         lifecycle_ready = self._lifecycle_ready()
         probes = self._probes()
         entries: list[ComponentHealth | None] = [None] * len(probes)
@@ -158,6 +164,7 @@ class HealthRunner:
             checked_at=checked_at,
         )
         self._last = report
+        self._last_generation = generation
         if self._bus.wants(HealthChecked):
             self._bus.emit(HealthChecked(report=report))
         return report

@@ -53,6 +53,8 @@ class Steps:
         self.hooks: dict[str, HookSpec] = {}
         self.late_errors: list[Exception] = []
         self.bus = bus
+        self.changes = 0
+        """Count of starts and stops attempted (cached health reports older than that are stale)."""
 
     def value(self, name: str) -> Any:
         """The started value (or override) of a component."""
@@ -91,6 +93,7 @@ class Steps:
             raise self._start_failed(name, exc, began) from exc
         finally:
             _current.reset(token)
+            self.changes += 1
         if bus.wants(ComponentStarted):
             bus.emit(ComponentStarted(component=name, duration=_elapsed(began)))
 
@@ -129,7 +132,10 @@ class Steps:
         scope = asyncio.timeout(timeout)
         try:
             async with scope:
-                await call()
+                try:
+                    await call()
+                finally:
+                    self.changes += 1
         except TimeoutError as exc:
             if scope.expired():
                 error = ComponentTimeoutError(name, "stop", timeout)
