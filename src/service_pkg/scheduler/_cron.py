@@ -21,7 +21,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
-__all__ = ("MAX_COUNTED", "CronCursor", "ParsedSpec", "parse_go_duration", "parse_spec")
+__all__ = (
+    "MAX_COUNTED",
+    "CronCursor",
+    "ParsedSpec",
+    "load_zone",
+    "parse_go_duration",
+    "parse_spec",
+)
 
 MAX_COUNTED = 1000
 """After a stall, at most this many passed cron slots are counted as missed, one by one."""
@@ -83,11 +90,19 @@ def parse_go_duration(text: str) -> float:
     return total
 
 
-def _zone(name: str) -> tzinfo:
+def load_zone(name: str) -> tzinfo:
+    """The IANA zone ``name``.
+
+    Raises:
+        ValueError: no such zone (or not a valid zone name).
+    """
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name!r}") from None
+
+
+_FIELD_NAMES = ("second", "minute", "hour", "day-of-month", "month", "day-of-week")
 
 
 def parse_spec(spec: str, tz: tzinfo | str | None) -> ParsedSpec:
@@ -97,12 +112,12 @@ def parse_spec(spec: str, tz: tzinfo | str | None) -> ParsedSpec:
         ValueError: the spec is invalid; the message says why.
     """
     text = spec.strip()
-    zone: tzinfo | None = _zone(tz) if isinstance(tz, str) else tz
+    zone: tzinfo | None = load_zone(tz) if isinstance(tz, str) else tz
     if text.startswith(("CRON_TZ=", "TZ=")):
         head, _, text = text.partition(" ")
         if zone is not None:
             raise ValueError("give the time zone either as a CRON_TZ= prefix or as tz=, not both")
-        zone = _zone(head.partition("=")[2])
+        zone = load_zone(head.partition("=")[2])
         text = text.strip()
     zone = zone or UTC
     if text.startswith("@every"):
@@ -114,9 +129,10 @@ def parse_spec(spec: str, tz: tzinfo | str | None) -> ParsedSpec:
     fields = text.split()
     if len(fields) != 6:  # noqa: PLR2004 - the six fields of cron.WithSeconds()
         raise ValueError(
-            f"needs 6 fields (second minute hour day-of-month month day-of-week), as Go's "
-            f"cron.WithSeconds(); got {len(fields)}",
+            "needs 6 fields (second minute hour day-of-month month day-of-week) as Go's "
+            f"cron.WithSeconds(), not {len(fields)}",
         )
+    typed = tuple(fields)
     fields[3] = "*" if fields[3] == "?" else fields[3]
     fields[5] = "*" if fields[5] == "?" else fields[5]
     second = 0
@@ -127,10 +143,18 @@ def parse_spec(spec: str, tz: tzinfo | str | None) -> ParsedSpec:
         probe = CronSim(expr, datetime(2000, 1, 1, tzinfo=zone))
         next(probe)
     except CronSimError as exc:
-        raise ValueError(str(exc).lower()) from None
+        raise ValueError(_bad_field(str(exc), typed)) from None
     except StopIteration:  # pragma: no cover - cronsim rejects every such spec we know first
         raise ValueError("never fires") from None
     return ParsedSpec(None, expr, second, zone)
+
+
+def _bad_field(message: str, fields: tuple[str, ...]) -> str:
+    # cronsim says only "Bad <field>": quote the token the user wrote in that field.
+    name = message.removeprefix("Bad ").strip()
+    if name not in _FIELD_NAMES:  # pragma: no cover - cronsim words every field error so
+        return message.lower()
+    return f"bad {name} field {fields[_FIELD_NAMES.index(name)]!r}"
 
 
 class CronCursor:

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from service_pkg._checks import seconds
 from service_pkg.exceptions import ConfigError
-from service_pkg.scheduler._cron import CronCursor, ParsedSpec, parse_spec
+from service_pkg.scheduler._cron import CronCursor, ParsedSpec, load_zone, parse_spec
 
 __all__ = ("Cron", "Cursor", "Every", "IntervalCursor", "Once", "OnceCursor")
 
@@ -82,8 +82,14 @@ class Cron:
         tz: object = self.tz
         if tz is not None and not isinstance(tz, str | tzinfo):
             raise ConfigError("tz", tz, "must be a tzinfo, an IANA zone name or None")
+        zone = tz
+        if isinstance(tz, str):
+            try:
+                zone = load_zone(tz)
+            except ValueError:
+                raise ConfigError("tz", tz, "is not a known IANA time zone name") from None
         try:
-            parsed = parse_spec(spec, tz)
+            parsed = parse_spec(spec, zone)
         except ValueError as exc:
             raise ConfigError("spec", spec, f"is not a valid cron spec: {exc}") from None
         object.__setattr__(self, "parsed", parsed)
