@@ -134,12 +134,17 @@ class _Graph:
             if leader is None:
                 raise PlanError(
                     f"leader= of {slot.name} must be an election component declared in the "
-                    f"container, got {_short(meta.leader)}",
+                    f"container, got {self._describe(meta.leader)}",
                 )
             self._check_election(slot.name, leader)
         ordered = tuple(sorted(deps, key=self.position.__getitem__))
         kind = NodeKind.COMPONENT if slot.component is not None else NodeKind.OVERRIDDEN
         return Node(slot.name, meta.priority, ordered, leader, kind)
+
+    def _describe(self, provider: providers.Provider[Any]) -> str:
+        kind = f"a providers.{type(provider).__name__}, not a Component"
+        label = self.labels.get(id(provider))
+        return f"{label} ({kind})" if label is not None else f"{_short(provider)} ({kind})"
 
     def _check_election(self, gated: str, election: str) -> None:
         """Refuse ``leader=`` at a component whose factory is known to yield no election."""
