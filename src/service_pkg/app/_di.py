@@ -8,6 +8,7 @@ from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
+    Callable,
     Generator,
     Iterable,
     Iterator,
@@ -235,6 +236,8 @@ def _yielded_type(factory: object) -> type | None:
         if issubclass(factory, resources.AsyncResource | resources.Resource):
             return _known(_return_hint(factory.init))
         return _entered(factory)
+    if not callable(factory):
+        return None
     hint = _return_hint(factory)
     if get_origin(hint) in _ITERATORS or get_origin(hint) in _MANAGERS:
         args = get_args(hint)
@@ -252,8 +255,33 @@ def _entered(cls: type) -> type | None:
     return None
 
 
-def _return_hint(function: object) -> object:
-    return get_type_hints(function).get("return")
+_TYPING_NAMES: dict[str, object] = {
+    "AbstractAsyncContextManager": AbstractAsyncContextManager,
+    "AbstractContextManager": AbstractContextManager,
+    "Any": Any,
+    "AsyncGenerator": AsyncGenerator,
+    "AsyncIterable": AsyncIterable,
+    "AsyncIterator": AsyncIterator,
+    "Generator": Generator,
+    "Iterable": Iterable,
+    "Iterator": Iterator,
+    "Self": Self,
+}
+"""Names modules often import only under ``TYPE_CHECKING``, for their return annotations."""
+
+
+def _return_hint(function: Callable[..., object]) -> object:
+    raw = inspect.get_annotations(function).get("return")
+    if not isinstance(raw, str):
+        return raw
+
+    # Resolve the return annotation alone, so a parameter annotation imported only for type
+    # checking does not hide it; the module's own names win over the fallbacks.
+    def probe() -> None: ...
+
+    probe.__annotations__ = {"return": raw}
+    module = getattr(inspect.unwrap(function), "__globals__", {})
+    return get_type_hints(probe, globalns={**_TYPING_NAMES, **module}).get("return")
 
 
 def _known(hint: object) -> type | None:

@@ -8,12 +8,15 @@ from typing import Any, Self
 
 import pytest
 from dependency_injector import containers, providers, resources
+from redis.asyncio import Redis
 
 from service_pkg import Application, Component
 from service_pkg.app import NodeKind
 from service_pkg.app._di import is_election_type, read_container, yielded_type
 from service_pkg.exceptions import PlanError
-from service_pkg.leader import LeaderEvent, standalone_election
+from service_pkg.leader import LeaderEvent, LockElection, leader_election, standalone_election
+from service_pkg.readiness import ReadinessBarrier, readiness_barrier
+from service_pkg.redis import open_redis, redis_client
 from service_pkg.testing import ManualElection, manual_election
 
 
@@ -172,6 +175,33 @@ def test_yielded_type_reads_the_factory_annotations(factory: object, expected: o
 def test_election_type_has_every_protocol_member(cls: type, *, expected: bool) -> None:
     """A class is an election type when it has (or annotates) epoch, events and is_leader."""
     assert is_election_type(cls) is expected
+
+
+@pytest.mark.parametrize(
+    ("factory", "expected"),
+    [
+        (readiness_barrier, ReadinessBarrier),
+        (leader_election, LockElection),
+        (redis_client, Redis),
+        (open_redis, Redis),
+    ],
+    ids=lambda v: v.__name__,
+)
+def test_kit_factories_are_known_despite_type_checking_imports(
+    factory: object,
+    expected: type,
+) -> None:
+    """Names imported only for type checking do not hide a kit factory's return annotation."""
+    assert yielded_type(factory) is expected
+
+
+def test_leader_at_a_kit_factory_that_is_no_election_is_a_plan_error() -> None:
+    """leader= at a readiness barrier is refused before anything starts."""
+    container = containers.DynamicContainer()
+    container.barrier = Component(readiness_barrier)
+    container.jobs = Component(noop, leader=container.barrier)
+    with pytest.raises(PlanError, match="but barrier yields ReadinessBarrier"):
+        _ = Application(container, install_signals=False).plan
 
 
 def test_a_component_depending_on_itself_is_a_plan_error_naming_the_cycle() -> None:
