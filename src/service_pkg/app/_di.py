@@ -15,7 +15,8 @@ from collections.abc import (
 )
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Self, get_args, get_origin, get_type_hints
+from types import UnionType
+from typing import Any, Self, Union, get_args, get_origin, get_type_hints
 
 from dependency_injector import containers, providers, resources
 
@@ -286,6 +287,8 @@ def _return_hint(function: Callable[..., object]) -> object:
 
 def _known(hint: object) -> type | None:
     origin = get_origin(hint)
+    if origin is Union or origin is UnionType:
+        return None  # one of several: not known to be a non-election
     if origin is not None:
         hint = origin  # Redis[bytes] -> Redis
     if not inspect.isclass(hint) or hint is object or hint is Any:  # Any is a class on 3.11+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Self
+from typing import Any, Self, Union
 
 import pytest
 from dependency_injector import containers, providers, resources
@@ -125,6 +125,18 @@ async def open_unresolvable() -> AsyncIterator[NoSuchName]:  # type: ignore[name
     yield Engine()
 
 
+async def open_optional() -> AsyncIterator[Engine | None]:
+    yield Engine()
+
+
+async def open_union() -> AsyncIterator[Union[Engine, Election]]:  # noqa: UP007 - the old form
+    yield Engine()
+
+
+def open_generic() -> Iterator[list[int]]:
+    yield [1]
+
+
 async def open_bare() -> AsyncIterator:  # type: ignore[type-arg]
     yield Engine()
 
@@ -157,6 +169,9 @@ async def noop(*_: object, **__: object) -> AsyncIterator[str]:
         (open_unannotated, None),
         (open_unresolvable, None),
         (open_bare, None),
+        (open_optional, None),
+        (open_union, None),
+        (open_generic, list),
         (Unannotated, None),
         (Engine, None),
     ],
