@@ -153,7 +153,8 @@ class _Graph:
         component = self.slots[self.position[election]].component
         if component is None:
             return  # a non-component override: only its started value can tell
-        factory = component.factory
+        # The factory as declared: dependency-injector may wrap what `provides` returns.
+        factory = component.factory if component.factory is not None else component.provides
         value_type = yielded_type(factory)
         if value_type is None or is_election_type(value_type):
             return

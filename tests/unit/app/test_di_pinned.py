@@ -210,6 +210,16 @@ def test_kit_factories_are_known_despite_type_checking_imports(
     assert yielded_type(factory) is expected
 
 
+def test_leader_at_a_factory_given_by_set_provides_is_checked_too() -> None:
+    """Component() + set_provides(factory) is judged by that factory's annotations."""
+    container = containers.DynamicContainer()
+    container.db = Component()
+    container.db.set_provides(open_engine)
+    container.jobs = Component(noop, leader=container.db)
+    with pytest.raises(PlanError, match="but db yields Engine"):
+        _ = Application(container, install_signals=False).plan
+
+
 def test_leader_at_a_kit_factory_that_is_no_election_is_a_plan_error() -> None:
     """leader= at a readiness barrier is refused before anything starts."""
     container = containers.DynamicContainer()
