@@ -16,7 +16,7 @@ from collections.abc import (
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from types import UnionType
-from typing import Any, Self, Union, get_args, get_origin, get_type_hints
+from typing import Any, Self, Union, cast, get_args, get_origin, get_type_hints
 
 from dependency_injector import containers, providers, resources
 
@@ -113,8 +113,8 @@ class _Graph:
             return frozenset((slot,))
         if isinstance(provider, Component):
             raise PlanError(
-                f"component {provider.factory!r} is used by this container but is not one of "
-                "its attributes; declare it as a container attribute so it has a name",
+                f"component {_short(provider.factory)} is used by this container but is not "
+                "one of its attributes; declare it as a container attribute so it has a name",
             )
         key = id(provider)
         found = self._reach.get(key)
@@ -154,7 +154,7 @@ class _Graph:
         if component is None:
             return  # a non-component override: only its started value can tell
         # The factory as declared: dependency-injector may wrap what `provides` returns.
-        factory = component.factory if component.factory is not None else component.provides
+        factory: Any = component.factory if component.factory is not None else component.provides
         value_type = yielded_type(factory)
         if value_type is None or is_election_type(value_type):
             return
@@ -197,9 +197,9 @@ def _short(value: object) -> str:
     return _cap(repr(value))
 
 
-def _name(value: object) -> str:
-    name = getattr(value, "__qualname__", None)
-    return _cap(name) if isinstance(name, str) else _short(value)
+def _name(value: type | Callable[..., object]) -> str:
+    # Only classes and functions whose annotations resolved get here: they have a qualname.
+    return _cap(value.__qualname__)
 
 
 _ITERATORS: frozenset[object] = frozenset(
@@ -242,18 +242,17 @@ def _yielded_type(factory: object) -> type | None:
         return None
     hint = _return_hint(factory)
     if get_origin(hint) in _ITERATORS or get_origin(hint) in _MANAGERS:
-        args = get_args(hint)
-        return _known(args[0]) if args else None
-    return _entered(hint) if inspect.isclass(hint) else None
+        return _known(get_args(hint)[0])  # a bare alias has no arguments: IndexError, unknown
+    return _entered(hint)
 
 
-def _entered(cls: type) -> type | None:
+def _entered(cls: object) -> type | None:
     # What `async with cls(...)` (or `with`) gives, as the Component's context-manager path.
     for method in ("__aenter__", "__enter__"):
         enter = getattr(cls, method, None)
         if enter is not None:
             hint = _return_hint(enter)
-            return cls if hint is Self else _known(hint)
+            return cast("type", cls) if hint is Self else _known(hint)
     return None
 
 

@@ -53,6 +53,7 @@ _UNITS = {
     "h": 3600.0,
 }
 _DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_DURATION = re.compile(f"(?:{_DURATION_PART.pattern})+")
 _FIXED_SECOND = re.compile(r"\d{1,2}")
 
 
@@ -75,16 +76,9 @@ def parse_go_duration(text: str) -> float:
         ValueError: not a Go duration, or not > 0.
     """
     text = text.strip()
-    pos = 0
-    total = 0.0
-    while pos < len(text):
-        match = _DURATION_PART.match(text, pos)
-        if match is None:
-            break
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    if pos == 0 or pos != len(text):
+    if _DURATION.fullmatch(text) is None:
         raise ValueError(f"{text!r} is not a Go duration such as 90s, 1m30s or 250ms")
+    total = sum(float(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(text))
     if not math.isfinite(total) or total <= 0:
         raise ValueError(f"duration {text!r} must be > 0")
     return total
@@ -102,17 +96,19 @@ def load_zone(name: str) -> tzinfo:
         raise ValueError(f"unknown time zone {name!r}") from None
 
 
+_PROBE_START = datetime(2000, 1, 1, tzinfo=UTC)
+"""Any start will do: cronsim checks the fields when it is made, whatever the time."""
 _FIELD_NAMES = ("second", "minute", "hour", "day-of-month", "month", "day-of-week")
 
 
-def parse_spec(spec: str, tz: tzinfo | str | None) -> ParsedSpec:
-    """Validate a spec and say how to run it.
+def parse_spec(spec: str, tz: tzinfo | None) -> ParsedSpec:
+    """Validate a spec and say how to run it (``tz``: the zone given besides the spec).
 
     Raises:
         ValueError: the spec is invalid; the message says why.
     """
     text = spec.strip()
-    zone: tzinfo | None = load_zone(tz) if isinstance(tz, str) else tz
+    zone = tz
     if text.startswith(("CRON_TZ=", "TZ=")):
         head, _, text = text.partition(" ")
         if zone is not None:
@@ -140,12 +136,9 @@ def parse_spec(spec: str, tz: tzinfo | str | None) -> ParsedSpec:
     if _FIXED_SECOND.fullmatch(fields[0]) and int(fields[0]) < 60:  # noqa: PLR2004
         second, expr = int(fields[0]), " ".join(fields[1:])
     try:
-        probe = CronSim(expr, datetime(2000, 1, 1, tzinfo=zone))
-        next(probe)
+        CronSim(expr, _PROBE_START)  # parses every field; no accepted spec fails to fire
     except CronSimError as exc:
         raise ValueError(_bad_field(str(exc), typed)) from None
-    except StopIteration:  # pragma: no cover - cronsim rejects every such spec we know first
-        raise ValueError("never fires") from None
     return ParsedSpec(None, expr, second, zone)
 
 
@@ -168,11 +161,12 @@ class CronCursor:
 
     def __init__(self, spec: ParsedSpec) -> None:
         self._spec = spec
-        self._iter: CronSim | None = None
-        self._next: float | None = None
+        # Set by first(), which the scheduler calls before any advance().
+        self._iter: CronSim
+        self._next: float | None
         """Wall time (epoch seconds) of the next slot, ``None`` when there is none."""
-        self._last = -math.inf
-        self._immediate = False
+        self._last: float
+        self._immediate: bool
 
     def _restart(self, wall: float) -> None:
         spec = self._spec
@@ -183,7 +177,6 @@ class CronCursor:
         self._next = self._step()
 
     def _step(self) -> float | None:
-        assert self._iter is not None  # noqa: S101 - set by _restart
         while True:
             try:
                 found = next(self._iter).timestamp() + self._spec.second

@@ -223,3 +223,47 @@ def test_stop_order_releases_a_dependency_once_all_its_dependents_stopped() -> N
         ],
     )
     assert plan.stop_order == ("a", "other", "b", "db", "late")
+
+
+def test_a_cycle_after_an_already_checked_root_is_found() -> None:
+    """A root already walked from an earlier one is skipped, and later roots are still checked."""
+    with pytest.raises(PlanError, match=r"^dependency cycle: c → d → c$"):
+        build_plan(
+            [Node("a", 1, ("b",)), Node("b", 1), Node("c", 1, ("d",)), Node("d", 1, ("c",))],
+        )
+
+
+def test_a_lattice_with_exponentially_many_paths_is_planned() -> None:
+    """60 stacked diamonds (2**60 paths) are checked without walking each path."""
+    nodes = [Node("top0", 1000)]
+    for i in range(60):
+        below = f"top{i}"
+        nodes += [Node(f"l{i}", 1000, (below,)), Node(f"r{i}", 1000, (below,))]
+        nodes.append(Node(f"top{i + 1}", 1000, (f"l{i}", f"r{i}")))
+    plan = build_plan(nodes)
+    assert plan.start_order[0] == "top0"
+    assert plan.start_order[-1] == "top60"
+
+
+def test_a_missing_election_message_is_exact() -> None:
+    """The message names the election, the gated components and where it must be declared."""
+    with pytest.raises(PlanError) as info:
+        build_plan([Node("jobs", 1, leader="nowhere")])
+    assert str(info.value) == (
+        "leader='nowhere' of jobs is not an election component of this container"
+    )
+
+
+def test_a_gated_election_message_is_exact() -> None:
+    """An election that is itself gated is named with the election gating it."""
+    with pytest.raises(PlanError) as info:
+        build_plan(
+            [
+                Node("e1", 500),
+                Node("e2", 500, ("e1",), leader="e1"),
+                Node("jobs", 500, ("e2",), leader="e2"),
+            ],
+        )
+    assert str(info.value) == (
+        "e2 is an election (used as leader=) and cannot itself be leader-gated by e1"
+    )
