@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Self, Union
@@ -444,3 +445,106 @@ def test_component_names_are_set_on_every_component_of_an_override_chain() -> No
     read_container(container)
     with pytest.raises(RuntimeError, match=r"^component 'cache' is not started"):
         override()
+
+
+class SyncEngine:
+    """A sync context manager whose ``__enter__`` gives an Engine."""
+
+    def __enter__(self) -> Engine:
+        return Engine()
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def test_yielded_type_reads_a_sync_context_manager() -> None:
+    """A class with only __enter__ yields what __enter__ is annotated to return."""
+    assert yielded_type(SyncEngine) is Engine
+
+
+def test_an_overridden_component_walked_first_is_an_alias_of_its_override() -> None:
+    """a.override(b), with a declared before b: one slot, named b."""
+    container = containers.DynamicContainer()
+    container.a = Component(noop)
+    container.b = Component(noop)
+    container.a.override(container.b)
+    container.user = Component(noop, container.a)
+    slots, nodes, _ = read_container(container)
+    assert [s.name for s in slots] == ["b", "user"]
+    assert nodes[1].deps == ("b",)
+
+
+def test_a_dependency_on_an_overriding_component_is_on_the_slot_it_overrides() -> None:
+    """Using the undeclared override directly is using the component it overrides."""
+    container = containers.DynamicContainer()
+    override: Component[str] = Component(noop)
+    container.cache = Component(noop)
+    container.cache.override(override)
+    container.api = Component(noop, override)
+    _, nodes, _ = read_container(container)
+    assert nodes[1].deps == ("cache",)
+
+
+def test_an_anonymous_component_message_is_exact() -> None:
+    """The message shows the factory and says how to give the component a name."""
+    container = containers.DynamicContainer()
+    container.api = Component(noop, Component(noop))
+    with pytest.raises(PlanError) as info:
+        read_container(container)
+    assert re.fullmatch(
+        r"component <function noop at 0x[0-9a-f]+> is used by this container but is not one "
+        r"of its attributes; declare it as a container attribute so it has a name",
+        str(info.value),
+    )
+
+
+def test_a_lattice_of_plain_providers_is_read_once_per_provider() -> None:
+    """60 stacked diamonds of factories (2**60 paths) are read without walking each path."""
+    container = containers.DynamicContainer()
+    container.db = Component(noop)
+    below: providers.Provider[Any] = container.db
+    for _ in range(60):
+        left = providers.Factory(lambda x: x, below)
+        right = providers.Factory(lambda x: x, below)
+        below = providers.Factory(lambda x, y: (x, y), left, right)
+    container.api = Component(noop, below)
+    _, nodes, _ = read_container(container)
+    assert nodes[1].deps == ("db",)
+
+
+def test_explain_finds_a_path_behind_another_component() -> None:
+    """A component met first on the way does not end the search for the path."""
+    container = containers.DynamicContainer()
+    container.db = Component(noop)
+    container.cache = Component(noop)
+    container.repo = providers.Factory(lambda db: db, container.db)
+    container.api = Component(noop, container.cache, container.repo)
+    _, _, graph = read_container(container)
+    assert graph.explain("api", "db") == "api → repo → db"
+
+
+def test_explain_passes_a_shared_provider_once_and_still_finds_the_path() -> None:
+    """A provider reached twice is walked once; the path through it is still found."""
+    container = containers.DynamicContainer()
+    container.db = Component(noop)
+    container.shared = providers.Factory(lambda db: db, container.db)
+    container.x = providers.Factory(lambda s: s, container.shared)
+    container.y = providers.Factory(lambda s: s, container.shared)
+    container.api = Component(noop, container.x, container.y)
+    _, _, graph = read_container(container)
+    assert graph.explain("api", "db") == "api → x → shared → db"
+
+
+def test_leader_error_keeps_a_name_of_exactly_the_limit() -> None:
+    """A 60-character name is quoted whole; only longer ones are cut."""
+
+    async def factory() -> AsyncIterator[Engine]:
+        yield Engine()
+
+    factory.__qualname__ = "y" * 60
+    container = containers.DynamicContainer()
+    container.db = Component(factory)
+    container.jobs = Component(noop, leader=container.db)
+    with pytest.raises(PlanError) as info:
+        _ = Application(container, install_signals=False).plan
+    assert f"annotations of {'y' * 60})" in str(info.value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -16,8 +17,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from service_pkg.exceptions import ConfigError
-from service_pkg.scheduler import Cron
-from service_pkg.scheduler._cron import MAX_COUNTED, CronCursor, load_zone, parse_spec
+from service_pkg.scheduler import Cron, _cron
+from service_pkg.scheduler._cron import (
+    MAX_COUNTED,
+    CronCursor,
+    _bad_field,
+    load_zone,
+    parse_go_duration,
+    parse_spec,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -295,12 +303,6 @@ def test_a_zone_name_that_is_no_key_is_an_unknown_zone() -> None:
         load_zone("../etc")
 
 
-def test_unknown_descriptor_lists_the_known_ones() -> None:
-    """The error for '@fortnightly' lists every descriptor."""
-    with pytest.raises(ValueError, match=r"^unknown descriptor '@fortnightly'; use one of @yearly"):
-        parse_spec("@fortnightly", None)
-
-
 @pytest.mark.parametrize(
     ("descriptor", "expr", "second"),
     [
@@ -353,3 +355,80 @@ def test_cron_cursor_is_a_cron_cursor_and_every_is_an_interval() -> None:
     """Cron specs walk a CronCursor; @every walks an interval grid without a zone."""
     assert isinstance(Cron("0 * * * * *").cursor(), CronCursor)
     assert not isinstance(Cron("@every 1s").cursor(), CronCursor)
+
+
+def test_zone_given_twice_message_is_exact() -> None:
+    """A CRON_TZ= prefix and tz= together are refused, saying which two."""
+    message = "give the time zone either as a CRON_TZ= prefix or as tz=, not both"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        parse_spec("CRON_TZ=UTC 0 * * * * *", UTC)
+
+
+def test_the_zone_prefix_is_everything_after_the_first_equals_sign() -> None:
+    """'CRON_TZ=a=b' names the zone 'a=b' (which does not exist)."""
+    with pytest.raises(ValueError, match=r"^unknown time zone 'a=b'$"):
+        parse_spec("CRON_TZ=a=b 0 * * * * *", None)
+
+
+def test_unknown_descriptor_message_is_exact() -> None:
+    """The error lists every descriptor, comma-separated."""
+    message = (
+        "unknown descriptor '@fortnightly'; use one of @yearly, @annually, @monthly, @weekly, "
+        "@daily, @midnight, @hourly"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        parse_spec("@fortnightly", None)
+
+
+def test_every_has_no_seconds_offset() -> None:
+    """An @every spec is a plain interval: no cron expression, second 0."""
+    parsed = parse_spec("@every 2s", None)
+    assert (parsed.interval, parsed.expr, parsed.second) == (2.0, None, 0)
+
+
+def test_a_cronsim_error_without_a_field_name_is_passed_on_lowercased() -> None:
+    """An error cronsim words differently is kept, lowercased, rather than misquoted."""
+    assert _bad_field("Wrong number of fields", ("*",) * 6) == "wrong number of fields"
+
+
+class _Slots:
+    """A stand-in for cronsim's iterator: yields the given wall times, then stops."""
+
+    def __init__(self, expr: str, start: datetime, times: list[float]) -> None:
+        del expr, start
+        self._times = iter(times)
+
+    def __iter__(self) -> _Slots:
+        return self
+
+    def __next__(self) -> datetime:
+        return datetime.fromtimestamp(next(self._times), UTC)
+
+
+def test_a_spec_with_no_slot_after_start_has_no_first_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When cronsim finds no slot at all, first() says there is none."""
+    cursor = Cron("0 * * * * *").cursor()
+    monkeypatch.setattr(_cron, "CronSim", lambda expr, start: _Slots(expr, start, []))
+    assert cursor.first(0.0, ts(2024, 1, 1), run_immediately=False) is None
+
+
+def test_a_slot_repeating_the_last_one_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slot at the same instant as the previous one (a DST repeat) is not run twice."""
+    start = ts(2024, 1, 1)
+    times = [start + 60, start + 60, start + 120]
+    cursor = Cron("0 * * * * *").cursor()
+    monkeypatch.setattr(_cron, "CronSim", lambda expr, begin: _Slots(expr, begin, times))
+    assert cursor.first(0.0, start, run_immediately=False) == 60.0
+    assert cursor.advance(60.0, 60.0, start + 60) == (60.0, 0, 120.0)
+
+
+def test_go_duration_must_be_contiguous() -> None:
+    """Text between the parts, or after them, is not a Go duration."""
+    for text in ("1m x30s", "1m30", "1m30sx", "x1m", "1.5.5s"):
+        with pytest.raises(ValueError, match="is not a Go duration"):
+            parse_go_duration(text)
+
+
+def test_go_duration_sums_every_part() -> None:
+    """'1h1m1s1ms' is the sum of its parts."""
+    assert parse_go_duration("1h1m1s1ms") == pytest.approx(3661.001, rel=1e-12)
