@@ -15,8 +15,8 @@ from collections.abc import (
 )
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
-from types import UnionType
-from typing import Any, Self, Union, cast, get_args, get_origin, get_type_hints
+from types import FunctionType, UnionType
+from typing import Any, Self, Union, get_args, get_origin, get_type_hints
 
 from dependency_injector import containers, providers, resources
 
@@ -153,8 +153,9 @@ class _Graph:
         component = self.slots[self.position[election]].component
         if component is None:
             return  # a non-component override: only its started value can tell
-        # The factory as declared: dependency-injector may wrap what `provides` returns.
-        factory: Any = component.factory if component.factory is not None else component.provides
+        # What dependency-injector will call (set_provides included); its generator-function
+        # wrappers keep the annotations and the name.
+        factory: Any = component.provides
         value_type = yielded_type(factory)
         if value_type is None or is_election_type(value_type):
             return
@@ -252,7 +253,7 @@ def _entered(cls: object) -> type | None:
         enter = getattr(cls, method, None)
         if enter is not None:
             hint = _return_hint(enter)
-            return cast("type", cls) if hint is Self else _known(hint)
+            return _known(cls if hint is Self else hint)
     return None
 
 
@@ -272,7 +273,10 @@ _TYPING_NAMES: dict[str, object] = {
 
 
 def _return_hint(function: Callable[..., object]) -> object:
-    raw = inspect.get_annotations(function).get("return")
+    target = inspect.unwrap(function)
+    if not isinstance(target, FunctionType):
+        return None  # builtins and callable objects carry no return annotation to read
+    raw = target.__annotations__.get("return")
     if not isinstance(raw, str):
         return raw
 
@@ -281,8 +285,7 @@ def _return_hint(function: Callable[..., object]) -> object:
     def probe() -> None: ...
 
     probe.__annotations__ = {"return": raw}
-    module = getattr(inspect.unwrap(function), "__globals__", {})
-    return get_type_hints(probe, globalns={**_TYPING_NAMES, **module}).get("return")
+    return get_type_hints(probe, globalns={**_TYPING_NAMES, **target.__globals__}).get("return")
 
 
 def _known(hint: object) -> type | None:

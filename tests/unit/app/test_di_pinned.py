@@ -548,3 +548,15 @@ def test_leader_error_keeps_a_name_of_exactly_the_limit() -> None:
     with pytest.raises(PlanError) as info:
         _ = Application(container, install_signals=False).plan
     assert f"annotations of {'y' * 60})" in str(info.value)
+
+
+class EngineMaker:
+    """A callable object: its __call__ annotation is not read."""
+
+    def __call__(self) -> AsyncIterator[Engine]:
+        raise NotImplementedError
+
+
+def test_a_callable_object_factory_is_unknown() -> None:
+    """Only functions and classes are read; other callables leave the value unknown."""
+    assert yielded_type(EngineMaker()) is None
