@@ -15,7 +15,13 @@ from service_pkg import Application, Component
 from service_pkg.app import NodeKind
 from service_pkg.app._di import is_election_type, read_container, yielded_type
 from service_pkg.exceptions import PlanError
-from service_pkg.leader import LeaderEvent, LockElection, leader_election, standalone_election
+from service_pkg.leader import (
+    LeaderEvent,
+    LockElection,
+    StandaloneElection,
+    leader_election,
+    standalone_election,
+)
 from service_pkg.readiness import ReadinessBarrier, readiness_barrier
 from service_pkg.redis import open_redis, redis_client
 from service_pkg.testing import ManualElection, manual_election
@@ -185,7 +191,14 @@ def test_yielded_type_reads_the_factory_annotations(factory: object, expected: o
 
 @pytest.mark.parametrize(
     ("cls", "expected"),
-    [(Election, True), (AnnotatedElection, True), (ManualElection, True), (Engine, False)],
+    [
+        (Election, True),
+        (AnnotatedElection, True),
+        (ManualElection, True),
+        (LockElection, True),
+        (StandaloneElection, True),
+        (Engine, False),
+    ],
     ids=lambda v: getattr(v, "__name__", repr(v)),
 )
 def test_election_type_has_every_protocol_member(cls: type, *, expected: bool) -> None:
