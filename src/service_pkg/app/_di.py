@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+)
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from types import FunctionType, UnionType
+from typing import Any, Self, Union, get_args, get_origin, get_type_hints
 
-from dependency_injector import containers, providers
+from dependency_injector import containers, providers, resources
 
 from service_pkg.app._component import Component
 from service_pkg.app._plan import Node, NodeKind, direct_path
@@ -88,11 +99,10 @@ class _Graph:
                     self.slot_of.setdefault(id(chain), name)
                     chain._name = name  # noqa: SLF001
                 chain = chain.last_overriding
+        # An owner is never itself an alias: it is the slot of an override chain's end, and
+        # a chain's end is its own end.
         providers_by_name = dict(declared)
-        for name, first in aliases.items():
-            owner = first
-            while owner in aliases:
-                owner = aliases[owner]
+        for name, owner in aliases.items():
             self.slot_of[id(providers_by_name[name])] = owner
         self._reach: dict[int, frozenset[str]] = {}
 
@@ -103,8 +113,8 @@ class _Graph:
             return frozenset((slot,))
         if isinstance(provider, Component):
             raise PlanError(
-                f"component {provider.factory!r} is used by this container but is not one of "
-                "its attributes; declare it as a container attribute so it has a name",
+                f"component {_short(provider.factory)} is used by this container but is not "
+                "one of its attributes; declare it as a container attribute so it has a name",
             )
         key = id(provider)
         found = self._reach.get(key)
@@ -118,7 +128,7 @@ class _Graph:
         deps: set[str] = set()
         for child in slot.effective.related:
             deps |= self.reach(child)
-        deps.discard(slot.name)
+        # A component among its own dependencies stays there: build_plan reports the cycle.
         meta = slot.metadata
         leader = None
         if meta.leader is not None:
@@ -126,11 +136,34 @@ class _Graph:
             if leader is None:
                 raise PlanError(
                     f"leader= of {slot.name} must be an election component declared in the "
-                    f"container, got {meta.leader!r}",
+                    f"container, got {self._describe(meta.leader)}",
                 )
+            self._check_election(slot.name, leader)
         ordered = tuple(sorted(deps, key=self.position.__getitem__))
         kind = NodeKind.COMPONENT if slot.component is not None else NodeKind.OVERRIDDEN
         return Node(slot.name, meta.priority, ordered, leader, kind)
+
+    def _describe(self, provider: providers.Provider[Any]) -> str:
+        kind = f"a providers.{type(provider).__name__}, not a Component"
+        label = self.labels.get(id(provider))
+        return f"{label} ({kind})" if label is not None else f"{_short(provider)} ({kind})"
+
+    def _check_election(self, gated: str, election: str) -> None:
+        """Refuse ``leader=`` at a component whose factory is known to yield no election."""
+        component = self.slots[self.position[election]].component
+        if component is None:
+            return  # a non-component override: only its started value can tell
+        # What dependency-injector will call (set_provides included); its generator-function
+        # wrappers keep the annotations and the name.
+        factory: Any = component.provides
+        value_type = yielded_type(factory)
+        if value_type is None or is_election_type(value_type):
+            return
+        raise PlanError(
+            f"leader= of {gated} must be an election component, but {election} yields "
+            f"{_name(value_type)} (per the annotations of {_name(factory)}), which is not a "
+            "LeaderElection",
+        )
 
     def explain(self, src: str, dst: str) -> str:
         """Render one dependency path ``src → … → dst`` with the providers in between."""
@@ -151,6 +184,119 @@ class _Graph:
             label = self.labels.get(id(provider), type(provider).__name__)
             queue.extend((c, (*path, label)) for c in _children(provider))
         return direct_path(src, dst)
+
+
+_NAME_LIMIT = 60
+"""Longest name or repr an error message quotes: some reprs run to hundreds of characters."""
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= _NAME_LIMIT else f"{text[: _NAME_LIMIT - 1]}…"
+
+
+def _short(value: object) -> str:
+    return _cap(repr(value))
+
+
+def _name(value: type | Callable[..., object]) -> str:
+    # Only classes and functions whose annotations resolved get here: they have a qualname.
+    return _cap(value.__qualname__)
+
+
+_ITERATORS: frozenset[object] = frozenset(
+    (AsyncGenerator, AsyncIterable, AsyncIterator, Generator, Iterable, Iterator),
+)
+_MANAGERS: frozenset[object] = frozenset((AbstractAsyncContextManager, AbstractContextManager))
+_ELECTION_MEMBERS = ("epoch", "events", "is_leader")
+"""The members of :class:`~service_pkg.leader.LeaderElection` (a protocol with a property,
+so ``issubclass`` cannot check it)."""
+
+
+def yielded_type(factory: object) -> type | None:
+    """The class of what ``Component(factory)`` starts, when annotations say; else ``None``.
+
+    Reads the return annotation of a generator or context-manager factory (``->
+    AsyncIterator[X]``, ``-> AbstractAsyncContextManager[X]``), of a class's ``__aenter__``
+    (``-> Self`` is the class), or of a ``Resource`` subclass's ``init``. ``None`` means
+    unknown: no annotation, ``Any``, ``object``, a type variable, or one that does not resolve.
+    """
+    try:
+        return _yielded_type(factory)
+    except Exception:  # noqa: BLE001 - an annotation that does not resolve tells nothing
+        return None
+
+
+def is_election_type(cls: type) -> bool:
+    """Whether instances of ``cls`` can have every member of ``LeaderElection``."""
+    annotated: set[str] = set()
+    for klass in cls.__mro__:
+        annotated.update(getattr(klass, "__annotations__", {}))
+    return all(hasattr(cls, m) or m in annotated for m in _ELECTION_MEMBERS)
+
+
+def _yielded_type(factory: object) -> type | None:
+    if inspect.isclass(factory):
+        if issubclass(factory, resources.AsyncResource | resources.Resource):
+            return _known(_return_hint(factory.init))
+        return _entered(factory)
+    if not callable(factory):
+        return None
+    hint = _return_hint(factory)
+    if get_origin(hint) in _ITERATORS or get_origin(hint) in _MANAGERS:
+        return _known(get_args(hint)[0])  # a bare alias has no arguments: IndexError, unknown
+    return _entered(hint)
+
+
+def _entered(cls: object) -> type | None:
+    # What `async with cls(...)` (or `with`) gives, as the Component's context-manager path.
+    for method in ("__aenter__", "__enter__"):
+        enter = getattr(cls, method, None)
+        if enter is not None:
+            hint = _return_hint(enter)
+            return _known(cls if hint is Self else hint)
+    return None
+
+
+_TYPING_NAMES: dict[str, object] = {
+    "AbstractAsyncContextManager": AbstractAsyncContextManager,
+    "AbstractContextManager": AbstractContextManager,
+    "Any": Any,
+    "AsyncGenerator": AsyncGenerator,
+    "AsyncIterable": AsyncIterable,
+    "AsyncIterator": AsyncIterator,
+    "Generator": Generator,
+    "Iterable": Iterable,
+    "Iterator": Iterator,
+    "Self": Self,
+}
+"""Names modules often import only under ``TYPE_CHECKING``, for their return annotations."""
+
+
+def _return_hint(function: Callable[..., object]) -> object:
+    target = inspect.unwrap(function)
+    if not isinstance(target, FunctionType):
+        return None  # builtins and callable objects carry no return annotation to read
+    raw = target.__annotations__.get("return")
+    if not isinstance(raw, str):
+        return raw
+
+    # Resolve the return annotation alone, so a parameter annotation imported only for type
+    # checking does not hide it; the module's own names win over the fallbacks.
+    def probe() -> None: ...
+
+    probe.__annotations__ = {"return": raw}
+    return get_type_hints(probe, globalns={**_TYPING_NAMES, **target.__globals__}).get("return")
+
+
+def _known(hint: object) -> type | None:
+    origin = get_origin(hint)
+    if origin is Union or origin is UnionType:
+        return None  # one of several: not known to be a non-election
+    if origin is not None:
+        hint = origin  # Redis[bytes] -> Redis
+    if not inspect.isclass(hint) or hint is object or hint is Any:  # Any is a class on 3.11+
+        return None
+    return hint
 
 
 def read_container(container: containers.Container) -> tuple[list[Slot], list[Node], _Graph]:

@@ -134,8 +134,8 @@ def _stop_order(
     # dependents have all stopped, gated before always-on, then priority, then declaration.
     index = {n.name: i for i, n in enumerate(nodes)}
 
-    def key(name: str) -> tuple[int, int, int]:
-        return (0 if group[name] is not None else 1, by_name[name].priority, index[name])
+    def key(name: str) -> tuple[bool, int, int]:
+        return (group[name] is None, by_name[name].priority, index[name])
 
     waiting = {name: len(ds) for name, ds in dependents.items()}
     ready = [key(name) for name, count in waiting.items() if count == 0]
@@ -152,25 +152,27 @@ def _stop_order(
 
 
 def _check_acyclic(nodes: Iterable[Node], by_name: Mapping[str, Node]) -> None:
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    # Iterative depth-first search: `done` nodes are never walked twice, so a lattice with
+    # exponentially many paths costs linear work.
+    done: set[str] = set()
     for root in nodes:
-        if root.name in state:
+        if root.name in done:
             continue
         path = [root.name]
+        on_path = {root.name}
         stack = [iter(root.deps)]
-        state[root.name] = 1
         while stack:
             nxt = next(stack[-1], None)
             if nxt is None:
-                state[path.pop()] = 2
+                finished = path.pop()
+                on_path.remove(finished)
+                done.add(finished)
                 stack.pop()
-                continue
-            seen = state.get(nxt)
-            if seen == 1:
+            elif nxt in on_path:
                 cycle = [*path[path.index(nxt) :], nxt]
                 raise PlanError(f"dependency cycle: {' → '.join(cycle)}")
-            if seen is None:
-                state[nxt] = 1
+            elif nxt not in done:
+                on_path.add(nxt)
                 path.append(nxt)
                 stack.append(iter(by_name[nxt].deps))
 

@@ -21,7 +21,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
-__all__ = ("MAX_COUNTED", "CronCursor", "ParsedSpec", "parse_go_duration", "parse_spec")
+__all__ = (
+    "MAX_COUNTED",
+    "CronCursor",
+    "ParsedSpec",
+    "load_zone",
+    "parse_go_duration",
+    "parse_spec",
+)
 
 MAX_COUNTED = 1000
 """After a stall, at most this many passed cron slots are counted as missed, one by one."""
@@ -46,6 +53,7 @@ _UNITS = {
     "h": 3600.0,
 }
 _DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_DURATION = re.compile(f"(?:{_DURATION_PART.pattern})+")
 _FIXED_SECOND = re.compile(r"\d{1,2}")
 
 
@@ -68,41 +76,44 @@ def parse_go_duration(text: str) -> float:
         ValueError: not a Go duration, or not > 0.
     """
     text = text.strip()
-    pos = 0
-    total = 0.0
-    while pos < len(text):
-        match = _DURATION_PART.match(text, pos)
-        if match is None:
-            break
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    if pos == 0 or pos != len(text):
+    if _DURATION.fullmatch(text) is None:
         raise ValueError(f"{text!r} is not a Go duration such as 90s, 1m30s or 250ms")
+    total = sum(float(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(text))
     if not math.isfinite(total) or total <= 0:
         raise ValueError(f"duration {text!r} must be > 0")
     return total
 
 
-def _zone(name: str) -> tzinfo:
+def load_zone(name: str) -> tzinfo:
+    """The IANA zone ``name``.
+
+    Raises:
+        ValueError: no such zone (or not a valid zone name).
+    """
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name!r}") from None
 
 
-def parse_spec(spec: str, tz: tzinfo | str | None) -> ParsedSpec:
-    """Validate a spec and say how to run it.
+_PROBE_START = datetime(2000, 1, 1, tzinfo=UTC)
+"""Any start will do: cronsim checks the fields when it is made, whatever the time."""
+_FIELD_NAMES = ("second", "minute", "hour", "day-of-month", "month", "day-of-week")
+
+
+def parse_spec(spec: str, tz: tzinfo | None) -> ParsedSpec:
+    """Validate a spec and say how to run it (``tz``: the zone given besides the spec).
 
     Raises:
         ValueError: the spec is invalid; the message says why.
     """
     text = spec.strip()
-    zone: tzinfo | None = _zone(tz) if isinstance(tz, str) else tz
+    zone = tz
     if text.startswith(("CRON_TZ=", "TZ=")):
         head, _, text = text.partition(" ")
         if zone is not None:
             raise ValueError("give the time zone either as a CRON_TZ= prefix or as tz=, not both")
-        zone = _zone(head.partition("=")[2])
+        zone = load_zone(head.partition("=")[2])
         text = text.strip()
     zone = zone or UTC
     if text.startswith("@every"):
@@ -114,9 +125,10 @@ def parse_spec(spec: str, tz: tzinfo | str | None) -> ParsedSpec:
     fields = text.split()
     if len(fields) != 6:  # noqa: PLR2004 - the six fields of cron.WithSeconds()
         raise ValueError(
-            f"needs 6 fields (second minute hour day-of-month month day-of-week), as Go's "
-            f"cron.WithSeconds(); got {len(fields)}",
+            "needs 6 fields (second minute hour day-of-month month day-of-week) as Go's "
+            f"cron.WithSeconds(), not {len(fields)}",
         )
+    typed = tuple(fields)
     fields[3] = "*" if fields[3] == "?" else fields[3]
     fields[5] = "*" if fields[5] == "?" else fields[5]
     second = 0
@@ -124,13 +136,18 @@ def parse_spec(spec: str, tz: tzinfo | str | None) -> ParsedSpec:
     if _FIXED_SECOND.fullmatch(fields[0]) and int(fields[0]) < 60:  # noqa: PLR2004
         second, expr = int(fields[0]), " ".join(fields[1:])
     try:
-        probe = CronSim(expr, datetime(2000, 1, 1, tzinfo=zone))
-        next(probe)
+        CronSim(expr, _PROBE_START)  # parses every field; no accepted spec fails to fire
     except CronSimError as exc:
-        raise ValueError(str(exc).lower()) from None
-    except StopIteration:  # pragma: no cover - cronsim rejects every such spec we know first
-        raise ValueError("never fires") from None
+        raise ValueError(_bad_field(str(exc), typed)) from None
     return ParsedSpec(None, expr, second, zone)
+
+
+def _bad_field(message: str, fields: tuple[str, ...]) -> str:
+    # cronsim says only "Bad <field>": quote the token the user wrote in that field.
+    name = message.removeprefix("Bad ").strip()
+    if name not in _FIELD_NAMES:  # any other wording is passed on rather than misquoted
+        return message.lower()
+    return f"bad {name} field {fields[_FIELD_NAMES.index(name)]!r}"
 
 
 class CronCursor:
@@ -144,11 +161,12 @@ class CronCursor:
 
     def __init__(self, spec: ParsedSpec) -> None:
         self._spec = spec
-        self._iter: CronSim | None = None
-        self._next: float | None = None
+        # Set by first(), which the scheduler calls before any advance().
+        self._iter: CronSim
+        self._next: float | None
         """Wall time (epoch seconds) of the next slot, ``None`` when there is none."""
-        self._last = -math.inf
-        self._immediate = False
+        self._last: float
+        self._immediate: bool
 
     def _restart(self, wall: float) -> None:
         spec = self._spec
@@ -159,7 +177,6 @@ class CronCursor:
         self._next = self._step()
 
     def _step(self) -> float | None:
-        assert self._iter is not None  # noqa: S101 - set by _restart
         while True:
             try:
                 found = next(self._iter).timestamp() + self._spec.second

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from service_pkg._checks import seconds
 from service_pkg.exceptions import ConfigError
-from service_pkg.scheduler._cron import CronCursor, ParsedSpec, parse_spec
+from service_pkg.scheduler._cron import CronCursor, ParsedSpec, load_zone, parse_spec
 
 __all__ = ("Cron", "Cursor", "Every", "IntervalCursor", "Once", "OnceCursor")
 
@@ -80,10 +80,18 @@ class Cron:
         if not isinstance(spec, str):
             raise ConfigError("spec", spec, "must be a cron spec string")
         tz: object = self.tz
-        if tz is not None and not isinstance(tz, str | tzinfo):
+        zone: tzinfo | None
+        if isinstance(tz, str):
+            try:
+                zone = load_zone(tz)
+            except ValueError:
+                raise ConfigError("tz", tz, "is not a known IANA time zone name") from None
+        elif tz is None or isinstance(tz, tzinfo):
+            zone = tz
+        else:
             raise ConfigError("tz", tz, "must be a tzinfo, an IANA zone name or None")
         try:
-            parsed = parse_spec(spec, tz)
+            parsed = parse_spec(spec, zone)
         except ValueError as exc:
             raise ConfigError("spec", spec, f"is not a valid cron spec: {exc}") from None
         object.__setattr__(self, "parsed", parsed)
@@ -146,8 +154,9 @@ class IntervalCursor:
     def __init__(self, interval: float, offset: float) -> None:
         self._interval = interval
         self._offset = offset
-        self._anchor = 0.0
-        self._k = 0
+        # Set by first(), which the scheduler calls before any advance().
+        self._anchor: float
+        self._k: int
 
     def first(self, now: float, wall: float, *, run_immediately: bool) -> float:  # noqa: ARG002
         """Anchor the grid at ``now + offset``; the first slot is ``k = 1`` (``0`` at once)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from dependency_injector import containers, providers
@@ -195,8 +196,13 @@ async def test_leader_must_be_an_election_component(rec: Recorder) -> None:
 async def test_leader_value_must_be_a_leader_election(rec: Recorder) -> None:
     """An election component whose value is not a LeaderElection fails the start."""
 
+    async def opaque_election() -> AsyncIterator[Any]:  # Any: only the start can tell
+        rec.events.append("start election")
+        yield "not an election"
+        rec.events.append("stop election")
+
     class Wrong(containers.DeclarativeContainer):
-        election = Component(rec.factory("election"))
+        election = Component(opaque_election)
         jobs = Component(rec.factory("jobs"), leader=election)
 
     with pytest.raises(StartError, match="must yield a LeaderElection"):
