@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import warnings
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, Self, TypeVar
@@ -199,12 +198,6 @@ class RedisLock:
         state = "closed" if self._closed else ("holding" if self._holding else "free")
         return f"<RedisLock name={self._name!r} key={self._key!r} state={state} ttl={self.ttl:g}>"
 
-    def __del__(self, _warn: Any = warnings.warn) -> None:
-        """Warn when a lock still keeping a connection is garbage-collected without aclose()."""
-        redis = getattr(self, "_redis", None)
-        if getattr(redis, "connection", None) is not None and not getattr(self, "_closed", True):
-            _warn(f"unclosed {self!r}: call aclose()", ResourceWarning, source=self, stacklevel=1)
-
     @property
     def name(self) -> str:
         """The lock's name (without the prefix)."""
@@ -391,7 +384,7 @@ class RedisLock:
             self._reconnected(error, "connection")
         return result
 
-    def _reconnected(self, error: BaseException, what: str) -> None:
+    def _reconnected(self, error: BaseException | str, what: str) -> None:
         logger.info(
             "lock: %s to Redis re-established",
             what,
@@ -416,6 +409,7 @@ class RedisLock:
         delay = _RESUBSCRIBE_MIN
         while True:
             pubsub = self._client.pubsub()
+            confirmed = False
             try:
                 await pubsub.subscribe(self._channel)
                 while True:
@@ -427,9 +421,13 @@ class RedisLock:
                         self._subscriptions += 1
                         self._subscribed.set()
                         delay = _RESUBSCRIBE_MIN
-                        if error is not None:
-                            self._reconnected(error, "release subscription")
+                        if error is not None or confirmed:
+                            # confirmed: redis-py reconnected and resubscribed on its own
+                            # (its retry policy), so the error it handled is not ours to see
+                            lost = error if error is not None else "connection lost"
+                            self._reconnected(lost, "release subscription")
                             error = None
+                        confirmed = True
                     else:
                         continue
                     self._wake()
