@@ -424,7 +424,7 @@ class TestSubscription:
     async def test_call_that_works_again_after_a_link_error_is_reported(
         self, redis_server: RedisServer
     ) -> None:
-        """No retry set: the call after CLIENT KILL fails, the next works and is reported."""
+        """No retry set: the call after CLIENT KILL reconnects once, works and is reported."""
         seen: list[Event] = []
         bus = EventBus()
         bus.subscribe(seen.append)
@@ -433,9 +433,6 @@ class TestSubscription:
             async with RedisLock(no_retry, "job", NO_GRACE, events=bus) as lock:
                 await lock.acquire()
                 redis_server.kill_clients()
-                with pytest.raises(RedisConnectionError):
-                    await lock.acquire()
-                assert seen == []
                 assert (await lock.acquire()).status is AcquireStatus.RENEWED
         finally:
             await no_retry.aclose()

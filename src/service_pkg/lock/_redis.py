@@ -29,7 +29,7 @@ try:
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
     from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import RedisError
+    from redis.exceptions import NoScriptError, RedisError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 except ImportError as exc:  # pragma: no cover - the import test hides redis-py
     raise MissingDependencyError("service_pkg.lock.RedisLock", "redis") from exc
@@ -176,6 +176,7 @@ class RedisLock:
         self._acquire_args = (self._token, self._ttl_ms, grace)
         self._extend_args = (self._token, self._ttl_ms)
         self._release_args = (self._token, self._channel)
+        self._packed: dict[str, Any] = {}
         self._mutex = asyncio.Lock()
         self._holding = False
         self._closed = False
@@ -295,7 +296,9 @@ class RedisLock:
                         # was not heard. Ask Redis once whether the key is free.
                         self._seen_subscriptions = self._subscriptions
                         with contextlib.suppress(*_LINK_ERRORS):
-                            if not await self._observe(self._redis.exists(self._key)):
+                            async with self._mutex:  # the connection serves one call at a time
+                                exists = await self._observe(self._redis.exists(self._key))
+                            if not exists:
                                 return True
                         continue
                     await self._wakeup.wait()
@@ -310,7 +313,8 @@ class RedisLock:
             redis.exceptions.RedisError: Redis did not answer.
         """
         self._check_open()
-        await self._observe(self._redis.ping())
+        async with self._mutex:  # the connection serves one call at a time
+            await self._observe(self._redis.ping())
 
     async def aclose(self) -> None:
         """Stop: end the subscription, release a hold we believe in, return the connection.
@@ -370,6 +374,36 @@ class RedisLock:
     async def _script(
         self, script: AsyncScript, keys: Sequence[str], args: Sequence[str | int]
     ) -> Any:
+        """Run one script (the caller holds the mutex).
+
+        Fast path: on the kept connection, once it is connected, the ``EVALSHA`` packed once
+        by redis-py's ``pack_command`` goes out with ``send_packed_command`` and its reply comes
+        back with ``read_response``, both public ``Connection`` methods that drop the
+        connection when an error or a cancellation cuts them. Any link error, and the first
+        call, take redis-py's own path instead (the script object through ``execute_command``:
+        connect, ``NOSCRIPT`` → ``SCRIPT LOAD``, the client's retry policy).
+        """
+        conn = self._redis.connection
+        if conn is not None and conn.is_connected:
+            packed = self._packed.get(script.sha)
+            if packed is None:
+                packed = self._packed[script.sha] = conn.pack_command(
+                    "EVALSHA", script.sha, len(keys), *keys, *args
+                )
+            try:
+                try:
+                    await conn.send_packed_command(packed)
+                    reply = await conn.read_response()
+                except NoScriptError:  # a restarted or SCRIPT FLUSH-ed server
+                    await self._redis.script_load(script.script)
+                    await conn.send_packed_command(packed)
+                    reply = await conn.read_response()
+            except _LINK_ERRORS as exc:
+                self._link_error = exc  # redis-py dropped the connection; its path reconnects
+            else:
+                if self._link_error is not None:
+                    self._report_link_back()
+                return reply
         return await self._observe(script(keys=keys, args=args, client=self._redis))
 
     async def _observe(self, call: Awaitable[T]) -> T:
@@ -380,9 +414,13 @@ class RedisLock:
             self._link_error = exc
             raise
         if self._link_error is not None:
-            error, self._link_error = self._link_error, None
-            self._reconnected(error, "connection")
+            self._report_link_back()
         return result
+
+    def _report_link_back(self) -> None:
+        error, self._link_error = self._link_error, None
+        if error is not None:
+            self._reconnected(error, "connection")
 
     def _reconnected(self, error: BaseException | str, what: str) -> None:
         logger.info(
