@@ -33,6 +33,9 @@ from tests.integration.redis_server import (
     redis_server_fixture,  # noqa: F401 - fixture
 )
 
+AnyLock = InMemoryLock | RedisLock
+"""A lock of either backend: the ``Lock`` protocol plus ``ping`` / ``aclose`` / ``async with``."""
+
 BACKENDS = [
     pytest.param("memory", id="memory"),
     pytest.param("redis", id="redis", marks=pytest.mark.integration),
@@ -44,7 +47,7 @@ class Backend:
 
     kind: str
 
-    def make(self, name: str = "job", *, ttl: float = 1.0, restart_grace: bool = False) -> Lock:
+    def make(self, name: str = "job", *, ttl: float = 1.0, restart_grace: bool = False) -> AnyLock:
         """A new lock object (its own token) on the shared store."""
         raise NotImplementedError
 
@@ -79,7 +82,7 @@ class MemoryBackend(Backend):
         self.clock = ManualClock(start=1_000.0)
         self.store = LockStore(self.clock, uptime=3_600.0)
 
-    def make(self, name: str = "job", *, ttl: float = 1.0, restart_grace: bool = False) -> Lock:
+    def make(self, name: str = "job", *, ttl: float = 1.0, restart_grace: bool = False) -> AnyLock:
         return InMemoryLock(name, ttl=ttl, store=self.store, restart_grace=restart_grace)
 
     async def elapse(self, seconds: float) -> None:
@@ -109,7 +112,7 @@ class RedisBackend(Backend):
         self.server = server
         self.locks: list[RedisLock] = []
 
-    def make(self, name: str = "job", *, ttl: float = 1.0, restart_grace: bool = False) -> Lock:
+    def make(self, name: str = "job", *, ttl: float = 1.0, restart_grace: bool = False) -> AnyLock:
         config = RedisLockConfig(prefix=self.prefix, ttl=ttl, restart_grace=restart_grace)
         lock = RedisLock(self.client, name, config)
         self.locks.append(lock)

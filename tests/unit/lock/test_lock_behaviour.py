@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from service_pkg.exceptions import ConfigError
+from service_pkg.exceptions import ClosedResourceError, ConfigError
 from service_pkg.lock import AcquireResult, AcquireStatus, ExtendResult, Lock, ReleaseResult
 from tests.unit.lock.conftest import Backend
 
@@ -322,6 +322,33 @@ class TestRestartGrace:
         assert record.service_pkg_reason == "store_uptime_below_lease"  # type: ignore[attr-defined]
         assert record.service_pkg_grace_left_ms == grace.ttl_ms
         assert f"{grace.ttl_ms} ms" in record.getMessage()
+
+
+class TestResourceShape:
+    async def test_async_with_returns_the_lock_and_aclose_releases_our_hold(
+        self, backend: Backend
+    ) -> None:
+        """Leaving ``async with`` releases a hold the lock believes in: a competitor acquires."""
+        lock, other = backend.make(ttl=5.0), backend.make(ttl=5.0)
+        async with lock as entered:
+            assert entered is lock
+            assert (await lock.acquire()).acquired
+        assert await backend.holder() is None
+        assert (await other.acquire()).status is AcquireStatus.ACQUIRED
+
+    async def test_aclose_is_idempotent_and_later_calls_raise(self, backend: Backend) -> None:
+        """A second aclose() does nothing; acquire() and ping() after it raise."""
+        lock = backend.make(ttl=TTL)
+        await lock.aclose()
+        await lock.aclose()
+        with pytest.raises(ClosedResourceError):
+            await lock.acquire()
+        with pytest.raises(ClosedResourceError):
+            await lock.ping()
+
+    async def test_ping_answers_while_open(self, backend: Backend) -> None:
+        """ping(), the health probe, returns on a reachable store."""
+        await backend.make(ttl=TTL).ping()
 
 
 class TestTtlValidation:
