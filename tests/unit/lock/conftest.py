@@ -63,6 +63,10 @@ class Backend:
         """Restart the store without its data: its uptime starts again from 0."""
         raise NotImplementedError
 
+    async def up_for(self, seconds: float) -> None:
+        """Return once the store has been up for ``seconds`` (a server just started by CI)."""
+        raise NotImplementedError
+
     async def holder(self, name: str = "job") -> str | None:
         """The token holding ``name`` now, read directly from the store."""
         raise NotImplementedError
@@ -93,6 +97,9 @@ class MemoryBackend(Backend):
 
     async def restart(self) -> None:
         self.store.flush()
+
+    async def up_for(self, seconds: float) -> None:
+        assert self.store.uptime >= seconds  # the store was made an hour "old"
 
     async def holder(self, name: str = "job") -> str | None:
         return self.store.holder(name)
@@ -128,6 +135,13 @@ class RedisBackend(Backend):
     async def restart(self) -> None:
         assert self.server is not None, "a restart needs the flushable_backend fixture"
         await asyncio.to_thread(self.server.restart)
+
+    async def up_for(self, seconds: float) -> None:
+        async with asyncio.timeout(seconds + 5):
+            while True:
+                if int((await self.client.info("server"))["uptime_in_seconds"]) >= seconds:
+                    return
+                await asyncio.sleep(0.1)
 
     async def holder(self, name: str = "job") -> str | None:
         value = await self.client.get(self.prefix + name)

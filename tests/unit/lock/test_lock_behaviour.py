@@ -259,6 +259,7 @@ class TestRestartGrace:
         self, backend: Backend
     ) -> None:
         """restart_grace on: a name never used before is not refused by a long-running store."""
+        await backend.up_for(TTL)
         lock = backend.make(ttl=TTL, restart_grace=True)
         assert (await lock.acquire()).status is AcquireStatus.ACQUIRED
 
