@@ -8,7 +8,8 @@ every 10 ms only while ``is_leader()``; stale actions are counted over the whole
 * handover = t(first TAKEN by another candidate) - t(old leader's gated group stopped);
   the stop itself (SIGTERM → group stopped) is reported apart as ``stop_ms``.
 
-Run: ``.venv/bin/python benchmarks/failover.py [--trials N]``. It starts its own
+Run: ``.venv/bin/python benchmarks/failover.py [--trials N]`` (20 trials by default; p99 is
+nearest-rank, so over 20 trials it is the slowest one). It starts its own
 ``redis-server`` on a free port and ends it. Last line: one JSON object.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import signal
 import statistics
@@ -71,7 +73,7 @@ def trial(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=20)
     args = parser.parse_args()
     rng = random.Random(2026)
     retired: list[Candidate] = []
@@ -98,13 +100,18 @@ def main() -> None:
     print(f"E = {E:g} s, {args.trials} trials each, 3 candidates, loopback Redis")
     med = statistics.median
     print(f"S1 crash failover (s): min {crash[0]:.3f} median {med(crash):.3f} max {crash[-1]:.3f}")
-    print(f"S2 handover (ms): min {handover[0]:.1f} p50 {med(handover):.1f} max {handover[-1]:.1f}")
+    p99 = handover[min(len(handover) - 1, math.ceil(0.99 * len(handover)) - 1)]
+    print(
+        f"S2 handover (ms): min {handover[0]:.1f} p50 {med(handover):.1f} p99 {p99:.1f} "
+        f"max {handover[-1]:.1f}"
+    )
     print(f"S2 stop (SIGTERM to group stopped, ms): p50 {med(stop):.1f} max {stop[-1]:.1f}")
     print(f"stale actions: {stale}")
     targets = {
         "crash_failover_max_s <= E + 0.1": crash[-1] <= E + 0.1,
         "crash_failover_median_s <= 0.85 E": statistics.median(crash) <= 0.85 * E,
         "handover_p50_ms <= 20": statistics.median(handover) <= 20,
+        "handover_p99_ms <= 50": p99 <= 50,
         "stale_actions == 0": stale == 0,
     }
     for name, met in targets.items():
@@ -117,6 +124,7 @@ def main() -> None:
                 "crash_failover_max_s": round(crash[-1], 3),
                 "crash_failover_median_s": round(statistics.median(crash), 3),
                 "handover_p50_ms": round(statistics.median(handover), 1),
+                "handover_p99_ms": round(p99, 1),
                 "stale_actions": stale,
             },
         ),

@@ -16,8 +16,12 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aredis
 from dependency_injector import containers
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from service_pkg import Component
+from service_pkg.events import Event, EventBus, StoreReconnected
 from service_pkg.exceptions import ClosedResourceError
 from service_pkg.lock import (
     GO_KEY_PREFIX,
@@ -57,6 +61,18 @@ NO_GRACE = RedisLockConfig(restart_grace=False, ttl=5)
 async def _client(redis_address: Address) -> AsyncIterator[aredis.Redis]:
     host, port = redis_address
     client = aredis.Redis(host=host, port=port)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(name="retrying_client")
+async def _retrying_client(redis_server: RedisServer) -> AsyncIterator[aredis.Redis]:
+    """A client whose calls retry once after a connection error (redis-py's public Retry)."""
+    client = aredis.Redis.from_url(
+        redis_server.url, retry=Retry(NoBackoff(), 1), retry_on_error=[RedisConnectionError]
+    )
     try:
         yield client
     finally:
@@ -172,7 +188,7 @@ class TestRoundTrips:
         from service_pkg.lock._scripts import ACQUIRE, EXTEND, RELEASE  # noqa: PLC0415
 
         for script in (ACQUIRE, EXTEND, RELEASE):
-            assert redis_server.command("SCRIPT", "LOAD", script.source) == script.sha
+            assert redis_server.command("SCRIPT", "LOAD", script.source) == script.sha.encode()
 
 
 class TestServerChanges:
@@ -196,10 +212,10 @@ class TestServerChanges:
         assert _delta(middle, after)["evalsha"] == 2
 
     async def test_restart_without_data_reconnects_and_the_epoch_still_grows(
-        self, redis_server: RedisServer, private_client: aredis.Redis
+        self, redis_server: RedisServer, retrying_client: aredis.Redis
     ) -> None:
         """Redis SIGKILLed and restarted empty: the next acquire reconnects, reloads, grows."""
-        async with RedisLock(private_client, "job", NO_GRACE) as lock:
+        async with RedisLock(retrying_client, "job", NO_GRACE) as lock:
             before = await lock.acquire()
             redis_server.restart()
             after = await lock.acquire()
@@ -207,22 +223,24 @@ class TestServerChanges:
         assert after.epoch > before.epoch
 
     async def test_restart_without_data_starts_the_grace(
-        self, redis_server: RedisServer, private_client: aredis.Redis
+        self, redis_server: RedisServer, retrying_client: aredis.Redis
     ) -> None:
-        """With restart_grace, the holder itself gets GRACE after Redis lost the data."""
-        config = RedisLockConfig(ttl=0.3, restart_grace=True)
-        async with RedisLock(private_client, "job", config) as lock:
-            assert (await lock.acquire()).status is AcquireStatus.GRACE
-            await asyncio.sleep(0.31)
-            assert (await lock.acquire()).status is AcquireStatus.ACQUIRED
+        """With restart_grace, the holder itself gets GRACE after Redis restarted empty."""
+        config = RedisLockConfig(ttl=1.0, restart_grace=True)
+        async with RedisLock(retrying_client, "job", config) as lock:
+            result = await lock.acquire()
+            while result.status is AcquireStatus.GRACE:  # the private server just started
+                await asyncio.sleep(result.ttl_ms / 1000)
+                result = await lock.acquire()
+            assert result.status is AcquireStatus.ACQUIRED
             redis_server.restart()
             assert (await lock.acquire()).status is AcquireStatus.GRACE
 
-    async def test_killed_connection_is_reopened(
-        self, redis_server: RedisServer, private_client: aredis.Redis
+    async def test_killed_connection_is_reopened_by_the_clients_retry(
+        self, redis_server: RedisServer, retrying_client: aredis.Redis
     ) -> None:
-        """CLIENT KILL of the lock's connection: the next call reconnects and renews."""
-        async with RedisLock(private_client, "job", NO_GRACE) as lock:
+        """CLIENT KILL of the lock's connection: with a retry set, the next call renews."""
+        async with RedisLock(retrying_client, "job", NO_GRACE) as lock:
             first = await lock.acquire()
             assert redis_server.kill_clients() >= 1
             again = await lock.acquire()
@@ -322,21 +340,111 @@ class TestCancellation:
             await client.delete(f"service-pkg:lock:{name}", f"service-pkg:lock:{name}:epoch")
         assert cancelled > 0
 
-    async def test_cancelled_wait_closes_its_pubsub_connection(
+    async def test_cancelled_wait_keeps_the_one_subscription_until_aclose(
         self, redis_server: RedisServer, private_client: aredis.Redis
     ) -> None:
-        """Cancelling wait_released() leaves no subscribed connection behind."""
-        async with RedisLock(private_client, "job", NO_GRACE) as lock:
+        """Cancelling wait_released() leaves the lock's subscription; aclose() ends it."""
+        async with (
+            RedisLock(private_client, "job", NO_GRACE) as holder,
+            RedisLock(private_client, "job", NO_GRACE) as lock,
+        ):
+            await holder.acquire()
             waiting = asyncio.create_task(lock.wait_released(10))
-            async with asyncio.timeout(5):
-                while True:
-                    if redis_server.command("CLIENT", "LIST", "TYPE", "pubsub"):
-                        break
-                    await asyncio.sleep(0.005)
+            await _pubsub_clients(redis_server, 1)
             waiting.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await waiting
-            assert redis_server.command("CLIENT", "LIST", "TYPE", "pubsub") == b""
+            assert not await lock.wait_released(0.01)
+            await _pubsub_clients(redis_server, 1)
+        await _pubsub_clients(redis_server, 0)
+
+
+async def _pubsub_clients(server: RedisServer, count: int) -> None:
+    """Return once exactly ``count`` pubsub connections are open (fail after 5 s)."""
+    async with asyncio.timeout(5):
+        while True:
+            listed = server.command("CLIENT", "LIST", "TYPE", "pubsub")
+            assert isinstance(listed, bytes)
+            if len(listed.splitlines()) == count:
+                return
+            await asyncio.sleep(0.005)
+
+
+class TestSubscription:
+    async def test_many_waits_share_one_subscription(
+        self, redis_server: RedisServer, private_client: aredis.Redis
+    ) -> None:
+        """Three waits and two releases: one pubsub connection, one SUBSCRIBE, all seen."""
+        async with (
+            RedisLock(private_client, "job", NO_GRACE) as holder,
+            RedisLock(private_client, "job", NO_GRACE) as waiter,
+        ):
+            await holder.acquire()
+            assert not await waiter.wait_released(0.01)
+            for _ in range(2):
+                await holder.acquire()
+                assert (await waiter.acquire()).status is AcquireStatus.HELD
+                await holder.release()
+                async with asyncio.timeout(2):
+                    assert await waiter.wait_released(5)
+            assert redis_server.commandstats().get("subscribe", 0) == 1
+            await _pubsub_clients(redis_server, 1)
+
+    async def test_killed_subscription_comes_back_and_is_reported(
+        self, redis_server: RedisServer, private_client: aredis.Redis
+    ) -> None:
+        """CLIENT KILL of the pubsub connection: it resubscribes, emits StoreReconnected."""
+        seen: list[Event] = []
+        bus = EventBus()
+        bus.subscribe(seen.append)
+        async with (
+            RedisLock(private_client, "job", NO_GRACE) as holder,
+            RedisLock(private_client, "job", NO_GRACE, events=bus) as waiter,
+        ):
+            await holder.acquire()
+            assert not await waiter.wait_released(0.01)
+            reported = asyncio.Event()
+            bus.subscribe(lambda _: reported.set())
+            await _pubsub_clients(redis_server, 1)
+            assert redis_server.kill_clients("pubsub") == 1
+            async with asyncio.timeout(5):
+                await reported.wait()
+            await holder.acquire()
+            assert (await waiter.acquire()).status is AcquireStatus.HELD
+            await holder.release()
+            async with asyncio.timeout(2):
+                assert await waiter.wait_released(5)
+        assert len(seen) == 1
+        event = seen[0]
+        assert isinstance(event, StoreReconnected)
+        assert event.component == "job"
+        assert event.address == f"{redis_server.host}:{redis_server.port}/0"
+        assert event.error
+
+    async def test_call_that_works_again_after_a_link_error_is_reported(
+        self, redis_server: RedisServer
+    ) -> None:
+        """No retry set: the call after CLIENT KILL reconnects once, works and is reported."""
+        seen: list[Event] = []
+        bus = EventBus()
+        bus.subscribe(seen.append)
+        no_retry = aredis.Redis.from_url(redis_server.url, retry=Retry(NoBackoff(), 0))
+        try:
+            async with RedisLock(no_retry, "job", NO_GRACE, events=bus) as lock:
+                await lock.acquire()
+                redis_server.kill_clients()
+                assert (await lock.acquire()).status is AcquireStatus.RENEWED
+        finally:
+            await no_retry.aclose()
+        assert [type(e) for e in seen] == [StoreReconnected]
+
+    async def test_ping_answers_while_open(self, private_client: aredis.Redis) -> None:
+        """ping() returns on a reachable Redis and raises ClosedResourceError after aclose()."""
+        lock = RedisLock(private_client, "job", NO_GRACE)
+        await lock.ping()
+        await lock.aclose()
+        with pytest.raises(ClosedResourceError):
+            await lock.ping()
 
 
 class TestLifecycle:
@@ -363,16 +471,6 @@ class TestLifecycle:
         with pytest.raises(ClosedResourceError):
             await lock.wait_released(0.01)
         assert "state=closed" in repr(lock)
-
-    async def test_unclosed_lock_warns_when_collected(self, client: aredis.Redis) -> None:
-        """A lock dropped while keeping a connection emits a ResourceWarning."""
-        lock = RedisLock(client, _unique(), NO_GRACE)
-        await lock.extend()
-        conn = lock._conn
-        with pytest.warns(ResourceWarning, match="unclosed <RedisLock"):
-            del lock  # the last reference: collected at once
-        assert conn is not None
-        await client.connection_pool.release(conn)
 
     async def test_repr_shows_key_and_state_but_not_the_token(self, client: aredis.Redis) -> None:
         """repr() names the key and whether we hold it; the token stays out."""

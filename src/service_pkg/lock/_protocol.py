@@ -37,8 +37,9 @@ class AcquireStatus(enum.StrEnum):
     HELD = "held"
     """Another token holds it; ``ttl_ms`` says for how much longer at most."""
     GRACE = "grace"
-    """The store lost its data (fresh or restarted Redis): nobody may acquire for one TTL,
-    so a leader that did not notice has passed its own deadline first."""
+    """Restart grace: the lock is free, but the store has been up for less than one TTL, so
+    it may have lost a holder's key; nobody acquires until one TTL after the restart, when
+    a holder that did not notice has passed its own deadline. ``ttl_ms`` is the time left."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,9 @@ class Lock(Protocol):
 
     Contract for implementers: each call is one atomic step on the store; ``acquire`` with our
     own token renews instead of locking us out; ``extend`` and ``release`` act only if our
-    token still holds the lock; ``release`` wakes :meth:`wait_released` callers; the epoch of
-    a lock name only grows, also across a store that lost its data.
+    token still holds the lock; ``release`` wakes :meth:`wait_released` callers, and a wait
+    sees a release that came after this object's last ``acquire`` even when it began later;
+    the epoch of a lock name only grows, also across a store that lost its data.
     """
 
     @property
@@ -113,7 +115,10 @@ class Lock(Protocol):
         ...
 
     async def wait_released(self, within: float) -> bool:
-        """Wait up to ``within`` seconds for a release notification; True if one came."""
+        """Wait up to ``within`` seconds for a release since our last acquire; True if one came.
+
+        A release already seen by an earlier call that returned True does not count again.
+        """
         ...
 
 

@@ -6,12 +6,15 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import warnings
-from collections.abc import AsyncGenerator
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
+from service_pkg._tasks import cancel_and_wait
+from service_pkg.events import EventBus, StoreReconnected, current_events
 from service_pkg.exceptions import ClosedResourceError, ConfigError, MissingDependencyError
+from service_pkg.health import default_health
+from service_pkg.lock._grace import log_grace
 from service_pkg.lock._protocol import (
     DEFAULT_KEY_PREFIX,
     AcquireResult,
@@ -20,13 +23,14 @@ from service_pkg.lock._protocol import (
     ReleaseResult,
     ttl_ms,
 )
-from service_pkg.lock._scripts import ACQUIRE, EXTEND, GRACE, RELEASE, RENEWED, Script
+from service_pkg.lock._scripts import ACQUIRE_LUA, EXTEND_LUA, GRACE, RELEASE_LUA, RENEWED
 
 try:
     from redis.asyncio import Redis
-    from redis.asyncio.connection import AbstractConnection
+    from redis.commands.core import AsyncScript
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import NoScriptError, RedisError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
 except ImportError as exc:  # pragma: no cover - the import test hides redis-py
     raise MissingDependencyError("service_pkg.lock.RedisLock", "redis") from exc
 
@@ -34,8 +38,14 @@ __all__ = ("RedisLock", "RedisLockConfig", "redis_lock")
 
 logger = logging.getLogger("service_pkg.lock")
 
+T = TypeVar("T")
+
 _CLEANUP_TIMEOUT = 2.0
-"""Upper bound (seconds) of the release that follows a cancelled acquire (also capped at TTL)."""
+"""Upper bound (seconds) of a release done on our own (after a cancelled acquire, at close)."""
+_RESUBSCRIBE_MIN, _RESUBSCRIBE_MAX = 0.05, 2.0
+"""Back-off (seconds) between attempts to reopen a lost release subscription."""
+_LINK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+"""Errors that mean the connection (not the command) failed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,9 +66,11 @@ class RedisLockConfig:
     """Key prefix; the key is ``prefix + name``. Use :data:`~service_pkg.lock.GO_KEY_PREFIX` to
     share locks with Go ``locker`` instances."""
     restart_grace: bool = True
-    """When the epoch key is missing (a new Redis, or one that restarted without its data), let
-    nobody acquire for one TTL, so a holder that did not notice the loss passes its own deadline
-    first. Turn off for tests and single-node development, where the first acquire would wait."""
+    """Refuse a free lock while Redis has been up for less than one TTL (``INFO server``
+    ``uptime_in_seconds``): a Redis that restarted without the key may still have a holder
+    that believes it leads, and that holder's lease ends one TTL after the restart at the
+    latest. A new name on a Redis that has been up longer is acquired at once. See
+    ``docs/lock.md`` (restart grace)."""
 
     def __post_init__(self) -> None:
         """Validate the fields."""
@@ -87,37 +99,59 @@ class RedisLock:
 
     * :meth:`acquire` takes a free key (``SET token PX ttl`` + ``INCR <key>:epoch``), renews a
       key that already holds our token (no self-lockout, Go bug #3), and otherwise reports
-      ``HELD`` (or ``GRACE``) with the remaining milliseconds;
+      ``HELD`` with the remaining milliseconds, or ``GRACE`` while a Redis up for less than
+      one TTL may have lost the key (``restart_grace``; logged at INFO with the time left);
     * :meth:`extend` resets the TTL and :meth:`release` deletes the key only while our token
       holds it; a release publishes on ``<key>:released``, which :meth:`wait_released` awaits;
-    * the epoch (``<key>:epoch``) only grows: when it is missing it restarts from Redis ``TIME``
-      in microseconds, and with ``restart_grace`` nobody acquires for one TTL after that.
+    * the epoch (``<key>:epoch``) only grows: when it is missing it restarts from Redis
+      ``TIME`` in microseconds.
 
-    Each call is one ``EVALSHA`` round trip; ``NOSCRIPT`` loads the script and retries once.
+    Each call is one ``EVALSHA`` through redis-py's script objects; ``NOSCRIPT`` loads the
+    script and sends it again. Only redis-py's public API is used.
 
-    Lifecycle contract: the lock takes one connection from the client's pool at its first call
-    and keeps it (a dedicated connection, so a cancelled call cannot desynchronise other users
-    of the client) until :meth:`aclose`, which returns it. ``aclose()`` does **not** release the
-    lock; call :meth:`release` first. The client itself is never closed here. Calls after
-    ``aclose()`` raise :class:`~service_pkg.exceptions.ClosedResourceError`.
+    Lifecycle contract: ``async with RedisLock(...) as lock`` (or no ``with`` at all: nothing
+    is sent until the first call). The lock runs its calls on a dedicated single-connection
+    client (``client.client()``): one connection of the client's pool, taken at the first call
+    and kept, so a cancelled call never desynchronises other users of the client. The first
+    :meth:`wait_released` opens one release subscription (a second connection) that lives,
+    reconnecting after errors, until :meth:`aclose`. ``aclose()`` (idempotent; ``__aexit__``
+    calls it) ends the subscription, releases the lock if our token holds it (bounded, never
+    raises for store errors: the key expires by itself), and returns the connection. The
+    client itself is never closed here. Calls after ``aclose()`` raise
+    :class:`~service_pkg.exceptions.ClosedResourceError`.
+
+    Errors: connection errors and timeouts are retried as the client's ``retry`` setting says
+    (redis-py's own ``execute_command`` path); repeating a script is safe because each is
+    idempotent for one token (a retried release whose first attempt was applied reports
+    ``NOT_OWNER``). What is left raises ``redis.exceptions.RedisError``. When a call (or the
+    subscription) succeeds again after such an error, :class:`~service_pkg.events.StoreReconnected`
+    is emitted on ``events``.
 
     Cancellation: a cancelled :meth:`acquire` on a lock that did not hold the key deletes the
     key if our token got it (shielded, bounded), so it leaves no orphan; a cancelled
     :meth:`release` or :meth:`extend` changes nothing locally and keeps the token, so the
-    call can be repeated. Connection errors and timeouts are retried per the client's retry
-    policy; repeating a script is safe because each is idempotent for one token (a retried
-    release whose first attempt was applied reports ``NOT_OWNER``).
+    call can be repeated.
 
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self, client: Redis, name: str, config: RedisLockConfig | None = None) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        name: str,
+        config: RedisLockConfig | None = None,
+        *,
+        events: EventBus | None = None,
+    ) -> None:
         """Describe the lock; nothing is sent to Redis until the first call.
 
         Args:
-            client: The ``redis.asyncio.Redis`` to borrow one connection from; never closed.
+            client: The ``redis.asyncio.Redis`` whose pool the lock's connections come from;
+                never closed.
             name: The lock's name; the key is ``config.prefix + name``.
             config: TTL, key prefix and restart grace; ``RedisLockConfig()`` when ``None``.
+            events: Where :class:`~service_pkg.events.StoreReconnected` goes; the bus of the
+                application starting the component (``current_events()``) when ``None``.
 
         Raises:
             ConfigError: ``name`` is not a non-empty str.
@@ -126,35 +160,44 @@ class RedisLock:
         if not isinstance(given, str) or not given:
             raise ConfigError("name", given, "must be a non-empty str")
         self._client = client
+        self._redis: Redis = client.client()
         self._config = config if config is not None else RedisLockConfig()
+        self._events = events if events is not None else current_events()
         self._name = name
         self._key = self._config.prefix + name
         self._channel = self._key + ":released"
         self._token = secrets.token_hex(16)
         self._ttl_ms = ttl_ms("ttl", self._config.ttl)
-        key, token, ttl = self._key.encode(), self._token.encode(), b"%d" % self._ttl_ms
-        grace = b"1" if self._config.restart_grace else b"0"
-        self._acquire_cmd = ACQUIRE.call(
-            (key, key + b":epoch", key + b":grace"), (token, ttl, grace)
-        )
-        self._extend_cmd = EXTEND.call((key,), (token, ttl))
-        self._release_cmd = RELEASE.call((key,), (token, self._channel.encode()))
+        self._acquire_script = client.register_script(ACQUIRE_LUA)
+        self._extend_script = client.register_script(EXTEND_LUA)
+        self._release_script = client.register_script(RELEASE_LUA)
+        grace = "1" if self._config.restart_grace else "0"
+        self._acquire_keys = (self._key, self._key + ":epoch")
+        self._acquire_args = (self._token, self._ttl_ms, grace)
+        self._extend_args = (self._token, self._ttl_ms)
+        self._release_args = (self._token, self._channel)
+        self._packed: dict[str, Any] = {}
         self._mutex = asyncio.Lock()
-        self._conn: AbstractConnection | None = None
         self._holding = False
         self._closed = False
         self._cleanup_pending = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._link_error: BaseException | None = None
+        # The release subscription: a reader task counts notifications and (re)subscriptions;
+        # an acquire notes both counters when it is sent, so a wait that follows knows whether
+        # a release came (or may have been missed) since.
+        self._listener: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+        self._wakeup = asyncio.Event()
+        self._released = 0
+        self._subscriptions = 0
+        self._seen_released = 0
+        self._seen_subscriptions = 0
 
     def __repr__(self) -> str:
         """Show name, key, local belief and TTL; never the token."""
         state = "closed" if self._closed else ("holding" if self._holding else "free")
         return f"<RedisLock name={self._name!r} key={self._key!r} state={state} ttl={self.ttl:g}>"
-
-    def __del__(self, _warn: Any = warnings.warn) -> None:
-        """Warn when a lock still keeping a connection is garbage-collected without aclose()."""
-        if getattr(self, "_conn", None) is not None and not getattr(self, "_closed", True):
-            _warn(f"unclosed {self!r}: call aclose()", ResourceWarning, source=self, stacklevel=1)
 
     @property
     def name(self) -> str:
@@ -190,7 +233,9 @@ class RedisLock:
         """See :meth:`service_pkg.lock.Lock.acquire`."""
         attempt = _Attempt()
         try:
-            reply = await self._call(self._acquire_cmd, ACQUIRE, attempt)
+            reply = await self._call(
+                self._acquire_script, self._acquire_keys, self._acquire_args, attempt
+            )
         except asyncio.CancelledError:
             if attempt.sent and not self._holding:
                 await self._clean_up_after_cancel()
@@ -198,72 +243,105 @@ class RedisLock:
         if isinstance(reply, int):  # the hot path: acquired, the reply is the new epoch
             self._holding = True
             return AcquireResult(AcquireStatus.ACQUIRED, epoch=reply)
-        status, value = reply
+        status, value = int(reply[0]), int(reply[1])
         if status == RENEWED:
             self._holding = True
-            return AcquireResult(AcquireStatus.RENEWED, epoch=int(value))
+            return AcquireResult(AcquireStatus.RENEWED, epoch=value)
         self._holding = False
-        ttl = max(1, int(value)) if value >= 0 else -1
-        return AcquireResult(
-            AcquireStatus.GRACE if status == GRACE else AcquireStatus.HELD, ttl_ms=ttl
-        )
+        ttl = max(1, value) if value >= 0 else -1
+        if status == GRACE:
+            log_grace(self._name, ttl, int(reply[2]), self.ttl)
+            return AcquireResult(AcquireStatus.GRACE, ttl_ms=ttl)
+        return AcquireResult(AcquireStatus.HELD, ttl_ms=ttl)
 
     async def extend(self) -> ExtendResult:
         """See :meth:`service_pkg.lock.Lock.extend`."""
-        extended = await self._call(self._extend_cmd, EXTEND)
+        extended = await self._call(self._extend_script, (self._key,), self._extend_args)
         self._holding = extended == 1
         return ExtendResult.EXTENDED if self._holding else ExtendResult.NOT_OWNER
 
     async def release(self) -> ReleaseResult:
         """See :meth:`service_pkg.lock.Lock.release`."""
-        released = await self._call(self._release_cmd, RELEASE)
+        released = await self._call(self._release_script, (self._key,), self._release_args)
         self._holding = False
         return ReleaseResult.RELEASED if released == 1 else ReleaseResult.NOT_OWNER
 
     async def wait_released(self, within: float) -> bool:
         """See :meth:`service_pkg.lock.Lock.wait_released`.
 
-        Subscribes to ``<key>:released`` on a connection of its own for the duration of the
-        call, and closes it on every exit (also when cancelled). A release that happened before
-        the subscription took effect is not seen: the caller's next acquire finds the key free.
+        Returns True at once when a release was published after the last :meth:`acquire` was
+        sent (or after the last wait that returned True), so a release that falls between an
+        attempt and this call is never missed. The first call opens the lock's release
+        subscription (it stays open until :meth:`aclose`); when the subscription started, or
+        came back after an error, later than the last attempt, the key itself is checked once
+        and a free key counts as released. Errors are not raised: an unreachable Redis
+        makes the wait last ``within`` and return False.
         """
         self._check_open()
         if within <= 0:
             return False
-        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        if self._listener is None:
+            self._listener = asyncio.get_running_loop().create_task(
+                self._listen(), name=f"service_pkg:lock:{self._name}:released"
+            )
         try:
             async with asyncio.timeout(within):
-                await pubsub.subscribe(self._channel)
                 while True:
-                    message = await pubsub.get_message(timeout=None)
-                    if message is not None and message.get("type") == "message":
+                    await self._subscribed.wait()
+                    if self._released != self._seen_released:
+                        self._seen_released = self._released
                         return True
+                    if self._subscriptions != self._seen_subscriptions:
+                        # Subscribed after the last attempt was sent: a release in between
+                        # was not heard. Ask Redis once whether the key is free.
+                        self._seen_subscriptions = self._subscriptions
+                        with contextlib.suppress(*_LINK_ERRORS):
+                            async with self._mutex:  # the connection serves one call at a time
+                                exists = await self._observe(self._redis.exists(self._key))
+                            if not exists:
+                                return True
+                        continue
+                    await self._wakeup.wait()
         except TimeoutError:
             return False
-        finally:
-            await self._finish(pubsub.aclose())  # type: ignore[no-untyped-call]
+
+    async def ping(self) -> None:
+        """Health probe: one ``PING`` on the lock's connection.
+
+        Raises:
+            ClosedResourceError: the lock was closed.
+            redis.exceptions.RedisError: Redis did not answer.
+        """
+        self._check_open()
+        async with self._mutex:  # the connection serves one call at a time
+            await self._observe(self._redis.ping())
 
     async def aclose(self) -> None:
-        """Return the connection to the client's pool. Idempotent; does not release the lock."""
+        """Stop: end the subscription, release a hold we believe in, return the connection.
+
+        Idempotent; never raises for store errors (a release that fails is logged and the key
+        expires after its TTL).
+        """
         if self._closed:
             return
         self._closed = True
-        if self._tasks:
-            await asyncio.wait(set(self._tasks))
-        async with self._mutex:
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                try:
-                    await self._client.connection_pool.release(conn)
-                except KeyError:  # the pool was reset meanwhile: the connection is ours to drop
-                    await conn.disconnect()
+        try:
+            if self._listener is not None:
+                await cancel_and_wait(self._listener)
+            if self._tasks:
+                await asyncio.wait(set(self._tasks))
+            if self._holding:
+                await self._release_on_our_own("release at close")
+        finally:
+            await self._redis.aclose()
 
     async def __aenter__(self) -> Self:
-        """Return the lock; :meth:`aclose` runs at exit."""
+        """Return the lock (it connects at its first call)."""
+        self._check_open()
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        """Call :meth:`aclose` (the lock itself is not released)."""
+        """Call :meth:`aclose` (which releases a hold we still believe in)."""
         await self.aclose()
 
     # -- internals -------------------------------------------------------------------------
@@ -272,18 +350,141 @@ class RedisLock:
         if self._closed:
             raise ClosedResourceError(f"{self!r} was closed; create a new RedisLock")
 
-    async def _call(self, command: bytes, script: Script, attempt: _Attempt | None = None) -> Any:
+    async def _call(
+        self,
+        script: AsyncScript,
+        keys: Sequence[str],
+        args: Sequence[str | int],
+        attempt: _Attempt | None = None,
+    ) -> Any:
         self._check_open()
         async with self._mutex:
-            conn = self._conn
-            if conn is None:
-                conn = self._conn = await _connection(self._client)
             if attempt is not None:
                 attempt.sent = True
+                # Noted before sending: a release published after this point is counted by
+                # the subscription and seen by the next wait_released().
+                self._seen_released = self._released
+                if self._subscribed.is_set():
+                    self._seen_subscriptions = self._subscriptions
             if self._cleanup_pending:  # an earlier cancelled acquire may have left our key
                 self._cleanup_pending = False
-                await _run(conn, self._release_cmd, RELEASE)
-            return await _run(conn, command, script)
+                await self._script(self._release_script, (self._key,), self._release_args)
+            return await self._script(script, keys, args)
+
+    async def _script(
+        self, script: AsyncScript, keys: Sequence[str], args: Sequence[str | int]
+    ) -> Any:
+        """Run one script (the caller holds the mutex).
+
+        Fast path: on the kept connection, once it is connected, the ``EVALSHA`` packed once
+        by redis-py's ``pack_command`` goes out with ``send_packed_command`` and its reply comes
+        back with ``read_response``, both public ``Connection`` methods that drop the
+        connection when an error or a cancellation cuts them. Any link error, and the first
+        call, take redis-py's own path instead (the script object through ``execute_command``:
+        connect, ``NOSCRIPT`` → ``SCRIPT LOAD``, the client's retry policy).
+        """
+        conn = self._redis.connection
+        if conn is not None and conn.is_connected:
+            packed = self._packed.get(script.sha)
+            if packed is None:
+                packed = self._packed[script.sha] = conn.pack_command(
+                    "EVALSHA", script.sha, len(keys), *keys, *args
+                )
+            try:
+                try:
+                    await conn.send_packed_command(packed)
+                    reply = await conn.read_response()
+                except NoScriptError:  # a restarted or SCRIPT FLUSH-ed server
+                    await self._redis.script_load(script.script)
+                    await conn.send_packed_command(packed)
+                    reply = await conn.read_response()
+            except _LINK_ERRORS as exc:
+                self._link_error = exc  # redis-py dropped the connection; its path reconnects
+            else:
+                if self._link_error is not None:
+                    self._report_link_back()
+                return reply
+        return await self._observe(script(keys=keys, args=args, client=self._redis))
+
+    async def _observe(self, call: Awaitable[T]) -> T:
+        """Await a call on the lock's connection; report a reconnect after a link error."""
+        try:
+            result = await call
+        except _LINK_ERRORS as exc:
+            self._link_error = exc
+            raise
+        if self._link_error is not None:
+            self._report_link_back()
+        return result
+
+    def _report_link_back(self) -> None:
+        error, self._link_error = self._link_error, None
+        if error is not None:
+            self._reconnected(error, "connection")
+
+    def _reconnected(self, error: BaseException | str, what: str) -> None:
+        logger.info(
+            "lock: %s to Redis re-established",
+            what,
+            extra={"service_pkg_lock": self._name, "service_pkg_error": str(error)},
+        )
+        if self._events.active:
+            self._events.emit(
+                StoreReconnected(component=self._name, address=self._address(), error=str(error))
+            )
+
+    def _address(self) -> str:
+        """``host:port/db`` (or the socket path) of the pool: never a password."""
+        kwargs = self._client.connection_pool.connection_kwargs
+        where = (
+            kwargs.get("path") or f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+        )
+        return f"{where}/{kwargs.get('db', 0)}"
+
+    async def _listen(self) -> None:
+        """Own task: keep one subscription to ``<key>:released``, reopening it after errors."""
+        error: BaseException | None = None
+        delay = _RESUBSCRIBE_MIN
+        while True:
+            pubsub = self._client.pubsub()
+            confirmed = False
+            try:
+                await pubsub.subscribe(self._channel)
+                while True:
+                    message = await pubsub.get_message(timeout=None)
+                    kind = message.get("type") if message else None
+                    if kind == "message":
+                        self._released += 1
+                    elif kind == "subscribe":
+                        self._subscriptions += 1
+                        self._subscribed.set()
+                        delay = _RESUBSCRIBE_MIN
+                        if error is not None or confirmed:
+                            # confirmed: redis-py reconnected and resubscribed on its own
+                            # (its retry policy), so the error it handled is not ours to see
+                            lost = error if error is not None else "connection lost"
+                            self._reconnected(lost, "release subscription")
+                            error = None
+                        confirmed = True
+                    else:
+                        continue
+                    self._wake()
+            except (RedisError, OSError) as exc:
+                self._subscribed.clear()
+                if error is None:
+                    logger.warning(
+                        "lock: release subscription lost; reopening it",
+                        extra={"service_pkg_lock": self._name, "service_pkg_error": str(exc)},
+                    )
+                error = exc
+            finally:
+                await _close_quietly(pubsub.aclose())  # type: ignore[no-untyped-call]
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RESUBSCRIBE_MAX)
+
+    def _wake(self) -> None:
+        event, self._wakeup = self._wakeup, asyncio.Event()
+        event.set()
 
     async def _clean_up_after_cancel(self) -> None:
         # The pending flag is set before any await, so whichever call takes the connection
@@ -297,109 +498,45 @@ class RedisLock:
             await asyncio.shield(task)
 
     async def _cleanup(self) -> None:
+        if self._cleanup_pending:
+            await self._release_on_our_own("release after a cancelled acquire", pending=True)
+
+    async def _release_on_our_own(self, what: str, *, pending: bool = False) -> None:
+        """Release our token's key, bounded; log instead of raising (the key expires)."""
         try:
             async with asyncio.timeout(min(self.ttl, _CLEANUP_TIMEOUT)), self._mutex:
-                if not self._cleanup_pending:
-                    return
+                if pending and not self._cleanup_pending:
+                    return  # a call that took the connection first did it already
                 self._cleanup_pending = False
-                conn = self._conn
-                if conn is None:
-                    conn = self._conn = await _connection(self._client)
-                await _run(conn, self._release_cmd, RELEASE)
+                await self._script(self._release_script, (self._key,), self._release_args)
+                self._holding = False
         except (RedisError, OSError, TimeoutError) as exc:
             logger.warning(
-                "lock: release after a cancelled acquire failed; the key expires after its TTL",
-                extra={"service_pkg_lock_key": self._key, "service_pkg_error": repr(exc)},
+                "lock: %s failed; the key expires after its TTL",
+                what,
+                extra={"service_pkg_lock_key": self._key, "service_pkg_error": str(exc)},
             )
 
-    async def _finish(self, closing: Any) -> None:
-        """Await a cleanup shielded from cancellation; aclose() waits for it if we are cut."""
-        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(closing)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        await asyncio.shield(task)
+
+async def _close_quietly(closing: Awaitable[object]) -> None:
+    """Close a subscription; an error while closing a broken connection changes nothing."""
+    with contextlib.suppress(RedisError, OSError):
+        await closing
 
 
-async def _connection(client: Redis) -> AbstractConnection:
-    """Take one connection out of the client's pool (connected), for this lock alone."""
-    pool = client.connection_pool
-    conn: AbstractConnection = await pool.get_connection()  # type: ignore[no-untyped-call]
-    return conn
+def _ping(lock: RedisLock) -> Awaitable[None]:
+    return lock.ping()
 
 
-async def _send(conn: AbstractConnection, command: bytes) -> None:
-    """Write one packed command.
+@default_health(_ping, affects_readiness=False)
+def redis_lock(client: Redis, name: str, config: RedisLockConfig | None = None) -> RedisLock:
+    """Component factory: ``Component(redis_lock, redis, "reports", RedisLockConfig(ttl=10))``.
 
-    redis-py's ``send_packed_command`` wraps every write in ``asyncio.wait_for`` (a new task
-    per command: a fifth of a lock cycle's CPU). A write to a connected transport never
-    blocks, and the reply read that follows is bounded by the socket timeout, so a connected
-    connection is written to directly; otherwise (or with health checks on) redis-py's path
-    connects and checks as usual.
-    """
-    writer = getattr(conn, "_writer", None)
-    if writer is None or conn.health_check_interval:
-        await conn.send_packed_command(command)
-        return
-    try:
-        writer.write(command)
-        await writer.drain()
-    except OSError as exc:
-        await conn.disconnect(nowait=True)
-        raise RedisConnectionError(f"error while writing to Redis: {exc}") from exc
-    except BaseException:
-        await conn.disconnect(nowait=True)  # a partial write leaves the stream unusable
-        raise
-
-
-async def _run(conn: AbstractConnection, command: bytes, script: Script) -> Any:
-    """Send one packed ``EVALSHA``; on ``NOSCRIPT`` load the script and send it again.
-
-    Connection errors and timeouts are retried with the connection's (the client's) retry
-    policy, reconnecting in between, as ``Redis.execute_command`` does; a connection error on
-    a connection that was open before the call gets one more try on a new connection.
-    """
-
-    async def attempt() -> Any:
-        await _send(conn, command)
-        try:
-            return await conn.read_response()
-        except NoScriptError:
-            await _send(conn, script.load)
-            await conn.read_response()
-            await _send(conn, command)
-            return await conn.read_response()
-
-    async def reconnect(_error: Exception) -> None:
-        await conn.disconnect()
-
-    reused = conn.is_connected
-    try:
-        return await conn.retry.call_with_retry(attempt, reconnect)
-    except RedisConnectionError:
-        if not reused:
-            raise
-    # The kept connection was dead before we used it (server restart, idle timeout, CLIENT
-    # KILL): what the pool's check at checkout would have caught. Reopen it once more.
-    await conn.disconnect()
-    return await conn.retry.call_with_retry(attempt, reconnect)
-
-
-async def redis_lock(
-    client: Redis, name: str, config: RedisLockConfig | None = None
-) -> AsyncGenerator[RedisLock, object]:
-    """Component factory: a :class:`RedisLock`, released (if held) and closed at stop.
-
-    ``Component(redis_lock, redis, "reports", RedisLockConfig(ttl=10))``. The components that
-    use the lock stop before it, so releasing at its stop never cuts their work short.
+    Returns the unstarted :class:`RedisLock`; the component enters it at start and calls
+    :meth:`RedisLock.aclose` at stop, which releases a hold the lock still believes in. The
+    components that use the lock stop before it, so releasing at its stop never cuts their
+    work short. Health: :meth:`RedisLock.ping` (does not affect readiness).
 
     .. versionadded:: 0.1.0
     """
-    lock = RedisLock(client, name, config)
-    try:
-        yield lock
-    finally:
-        try:
-            if lock.holding:
-                await lock.release()
-        finally:
-            await lock.aclose()
+    return RedisLock(client, name, config)

@@ -1,8 +1,8 @@
-"""The three Lua scripts of ``RedisLock`` and their wire encoding.
+"""The three Lua scripts of ``RedisLock``.
 
-Each lock operation is one ``EVALSHA`` (one round trip). The commands are packed once per lock,
-since key, token and TTL never change for a lock object; only a ``NOSCRIPT`` reply (a restarted
-or ``SCRIPT FLUSH``-ed server) costs a ``SCRIPT LOAD`` and a second ``EVALSHA``.
+Each lock operation is one ``EVALSHA`` (one round trip), sent through redis-py's script
+objects (``Redis.register_script``): a ``NOSCRIPT`` reply (a restarted or ``SCRIPT FLUSH``-ed
+server) costs one ``SCRIPT LOAD`` and a second ``EVALSHA``, done by redis-py.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ RENEWED, HELD, GRACE = 1, 2, 3
 """Status codes of the acquire script's array reply; a plain integer reply means acquired."""
 
 ACQUIRE_LUA = """\
--- KEYS: lock, epoch, grace   ARGV: token, ttl_ms, restart_grace ('1' or '0')
--- reply: the new epoch (an integer) when acquired; otherwise {status, value}:
--- {1, epoch} renewed, {2, pttl_ms} held by another token, {3, pttl_ms} restart grace
+-- KEYS: lock, epoch   ARGV: token, ttl_ms, restart_grace ('1' or '0')
+-- reply: the new epoch (an integer) when acquired; otherwise {status, value[, uptime_s]}:
+-- {1, epoch} renewed, {2, pttl_ms} held by another token, {3, ms_left, uptime_s} grace
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -25,20 +25,22 @@ end
 if holder then
   return {2, redis.call('PTTL', KEYS[1])}
 end
+if ARGV[3] == '1' then
+  -- Evidence of data loss: a server up for less than one lease may have restarted without
+  -- the key while a holder still believes it leads; that holder's lease ends at the latest
+  -- one lease after the restart. Whole seconds, rounded down: the grace errs long, never short.
+  local info = redis.call('INFO', 'server')
+  local uptime = tonumber(string.match(info, 'uptime_in_seconds:(%d+)') or '0')
+  local left = tonumber(ARGV[2]) - uptime * 1000
+  if left > 0 then
+    return {3, left, uptime}
+  end
+end
 if redis.call('EXISTS', KEYS[2]) == 0 then
-  -- new or data-lost store: the epoch restarts from the server clock in microseconds,
+  -- new name or data-lost store: the epoch restarts from the server clock in microseconds,
   -- above any epoch handed out before the loss
   local now = redis.call('TIME')
   redis.call('SET', KEYS[2], now[1] .. string.sub('00000' .. now[2], -6))
-  if ARGV[3] == '1' then
-    redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
-    return {3, tonumber(ARGV[2])}
-  end
-else
-  local grace = redis.call('PTTL', KEYS[3])
-  if grace ~= -2 then
-    return {3, grace}
-  end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return redis.call('INCR', KEYS[2])
@@ -63,31 +65,16 @@ return 0
 """
 
 
-def pack(*parts: bytes) -> bytes:
-    """Encode one command as a RESP array of bulk strings (valid for RESP2 and RESP3)."""
-    head = b"*%d\r\n" % len(parts)
-    return head + b"".join(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)
-
-
 @dataclass(frozen=True, slots=True)
 class Script:
-    """A Lua script with its SHA1 and its packed ``SCRIPT LOAD``."""
+    """A Lua script's source and the SHA1 Redis names it by."""
 
     source: str
 
     @property
-    def sha(self) -> bytes:
-        """Hex SHA1 of the source, as Redis names the script."""
-        return hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest().encode()
-
-    @property
-    def load(self) -> bytes:
-        """The packed ``SCRIPT LOAD <source>``."""
-        return pack(b"SCRIPT", b"LOAD", self.source.encode())
-
-    def call(self, keys: tuple[bytes, ...], args: tuple[bytes, ...]) -> bytes:
-        """The packed ``EVALSHA <sha> <numkeys> keys... args...``."""
-        return pack(b"EVALSHA", self.sha, b"%d" % len(keys), *keys, *args)
+    def sha(self) -> str:
+        """Hex SHA1 of the source, as ``SCRIPT LOAD`` returns it."""
+        return hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest()
 
 
 ACQUIRE = Script(ACQUIRE_LUA)

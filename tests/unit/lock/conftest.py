@@ -5,7 +5,12 @@
 * ``redis`` (marked ``integration``): :class:`RedisLock` against real Redis. The ``backend``
   fixture uses the shared server on 127.0.0.1:6379 under a key prefix unique to the test and
   deletes its keys afterwards; ``flushable_backend`` starts a private ``redis-server`` (see
-  ``tests/integration/redis_server.py``), because ``FLUSHALL`` must never hit the shared one.
+  ``tests/integration/redis_server.py``), because ``FLUSHALL`` and restarts must never hit
+  the shared one. Its client retries a failed call once (redis-py's public ``Retry``), so
+  the call after a restart reconnects on every supported redis-py version.
+
+The memory store has been "up" for an hour, like the shared Redis; a restart starts its
+uptime from 0, as a restarted ``redis-server`` does.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from service_pkg.lock import Lock, RedisLock, RedisLockConfig
 from service_pkg.testing import InMemoryLock, LockStore, ManualClock
@@ -24,6 +32,9 @@ from tests.integration.redis_server import (
     RedisServer,
     redis_server_fixture,  # noqa: F401 - fixture
 )
+
+AnyLock = InMemoryLock | RedisLock
+"""A lock of either backend: the ``Lock`` protocol plus ``ping`` / ``aclose`` / ``async with``."""
 
 BACKENDS = [
     pytest.param("memory", id="memory"),
@@ -36,7 +47,7 @@ class Backend:
 
     kind: str
 
-    def make(self, name: str = "job", *, ttl: float = 1.0, restart_grace: bool = False) -> Lock:
+    def make(self, name: str = "job", *, ttl: float = 1.0, restart_grace: bool = False) -> AnyLock:
         """A new lock object (its own token) on the shared store."""
         raise NotImplementedError
 
@@ -45,7 +56,15 @@ class Backend:
         raise NotImplementedError
 
     async def flush(self) -> None:
-        """Lose every key, as a Redis restarted without persistence would."""
+        """Lose every key while the store keeps running (Redis ``FLUSHALL``)."""
+        raise NotImplementedError
+
+    async def restart(self) -> None:
+        """Restart the store without its data: its uptime starts again from 0."""
+        raise NotImplementedError
+
+    async def up_for(self, seconds: float) -> None:
+        """Return once the store has been up for ``seconds`` (a server just started by CI)."""
         raise NotImplementedError
 
     async def holder(self, name: str = "job") -> str | None:
@@ -65,16 +84,22 @@ class MemoryBackend(Backend):
 
     def __init__(self) -> None:
         self.clock = ManualClock(start=1_000.0)
-        self.store = LockStore(self.clock)
+        self.store = LockStore(self.clock, uptime=3_600.0)
 
-    def make(self, name: str = "job", *, ttl: float = 1.0, restart_grace: bool = False) -> Lock:
+    def make(self, name: str = "job", *, ttl: float = 1.0, restart_grace: bool = False) -> AnyLock:
         return InMemoryLock(name, ttl=ttl, store=self.store, restart_grace=restart_grace)
 
     async def elapse(self, seconds: float) -> None:
         await self.clock.advance_and_settle(seconds)
 
     async def flush(self) -> None:
+        self.store.flushall()
+
+    async def restart(self) -> None:
         self.store.flush()
+
+    async def up_for(self, seconds: float) -> None:
+        assert self.store.uptime >= seconds  # the store was made an hour "old"
 
     async def holder(self, name: str = "job") -> str | None:
         return self.store.holder(name)
@@ -87,13 +112,14 @@ class MemoryBackend(Backend):
 class RedisBackend(Backend):
     kind = "redis"
 
-    def __init__(self, url: str, *, flushable: bool) -> None:
-        self.client = aredis.Redis.from_url(url)
+    def __init__(self, url: str, *, server: RedisServer | None = None) -> None:
+        retry = Retry(NoBackoff(), 1)
+        self.client = aredis.Redis.from_url(url, retry=retry, retry_on_error=[RedisConnectionError])
         self.prefix = f"service-pkg:test:{uuid.uuid4().hex}:"
-        self.flushable = flushable
+        self.server = server
         self.locks: list[RedisLock] = []
 
-    def make(self, name: str = "job", *, ttl: float = 1.0, restart_grace: bool = False) -> Lock:
+    def make(self, name: str = "job", *, ttl: float = 1.0, restart_grace: bool = False) -> AnyLock:
         config = RedisLockConfig(prefix=self.prefix, ttl=ttl, restart_grace=restart_grace)
         lock = RedisLock(self.client, name, config)
         self.locks.append(lock)
@@ -103,8 +129,19 @@ class RedisBackend(Backend):
         await asyncio.sleep(seconds + 0.005)  # Redis expires at millisecond precision
 
     async def flush(self) -> None:
-        assert self.flushable, "FLUSHALL needs the flushable_backend fixture"
+        assert self.server is not None, "FLUSHALL needs the flushable_backend fixture"
         await self.client.flushall()
+
+    async def restart(self) -> None:
+        assert self.server is not None, "a restart needs the flushable_backend fixture"
+        await asyncio.to_thread(self.server.restart)
+
+    async def up_for(self, seconds: float) -> None:
+        async with asyncio.timeout(seconds + 5):
+            while True:
+                if int((await self.client.info("server"))["uptime_in_seconds"]) >= seconds:
+                    return
+                await asyncio.sleep(0.1)
 
     async def holder(self, name: str = "job") -> str | None:
         value = await self.client.get(self.prefix + name)
@@ -136,7 +173,7 @@ async def _backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         backend = MemoryBackend()
     else:
         host, port = require_server("Redis", REDIS)
-        backend = RedisBackend(f"redis://{host}:{port}/0", flushable=False)
+        backend = RedisBackend(f"redis://{host}:{port}/0")
     try:
         yield backend
     finally:
@@ -150,7 +187,7 @@ async def _flushable_backend(request: pytest.FixtureRequest) -> AsyncIterator[Ba
         backend = MemoryBackend()
     else:
         server: RedisServer = request.getfixturevalue("redis_server")
-        backend = RedisBackend(server.url, flushable=True)
+        backend = RedisBackend(server.url, server=server)
     try:
         yield backend
     finally:

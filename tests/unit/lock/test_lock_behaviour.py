@@ -7,11 +7,12 @@ backend runs on a manual clock, the Redis backend (marked ``integration``) on re
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
-from service_pkg.exceptions import ConfigError
-from service_pkg.lock import AcquireStatus, ExtendResult, Lock, ReleaseResult
+from service_pkg.exceptions import ClosedResourceError, ConfigError
+from service_pkg.lock import AcquireResult, AcquireStatus, ExtendResult, Lock, ReleaseResult
 from tests.unit.lock.conftest import Backend
 
 TTL = 0.2
@@ -183,6 +184,49 @@ class TestWaitReleased:
             assert await waiting is False
 
 
+async def timed_out_wait(backend: Backend, lock: Lock) -> bool:
+    """wait_released(0.05) with the store's time moved past it: the answer without a release."""
+    waiting = asyncio.create_task(lock.wait_released(0.05))
+    await backend.waiting(lock)
+    await backend.elapse(0.05)
+    async with asyncio.timeout(2):
+        return await waiting
+
+
+class TestHandover:
+    async def test_release_between_an_attempt_and_the_wait_is_seen(self, backend: Backend) -> None:
+        """A release that lands after a HELD attempt but before wait_released() still wakes it."""
+        holder, waiter = backend.make(ttl=5.0), backend.make(ttl=5.0)
+        await holder.acquire()
+        assert await timed_out_wait(backend, waiter) is False  # the waiter has listened before
+        assert (await waiter.acquire()).status is AcquireStatus.HELD
+        assert await holder.release() is ReleaseResult.RELEASED
+        await backend.elapse(0.01)  # the notification arrives before anyone waits
+        async with asyncio.timeout(2):
+            assert await waiter.wait_released(5.0) is True
+        assert (await waiter.acquire()).status is AcquireStatus.ACQUIRED
+
+    async def test_release_before_the_first_wait_is_seen(self, backend: Backend) -> None:
+        """A waiter that never listened before still sees a release after its last attempt."""
+        holder, waiter = backend.make(ttl=5.0), backend.make(ttl=5.0)
+        await holder.acquire()
+        assert (await waiter.acquire()).status is AcquireStatus.HELD
+        assert await holder.release() is ReleaseResult.RELEASED
+        async with asyncio.timeout(2):
+            assert await waiter.wait_released(5.0) is True
+
+    async def test_a_reported_release_is_reported_once(self, backend: Backend) -> None:
+        """After wait_released() returned True, the next wait needs a new release."""
+        holder, waiter = backend.make(ttl=5.0), backend.make(ttl=5.0)
+        await holder.acquire()
+        assert (await waiter.acquire()).status is AcquireStatus.HELD
+        await holder.release()
+        async with asyncio.timeout(2):
+            assert await waiter.wait_released(5.0) is True
+        await holder.acquire()
+        assert await timed_out_wait(backend, waiter) is False
+
+
 class TestEpochAcrossDataLoss:
     async def test_epoch_keeps_growing_after_the_store_lost_its_data(
         self, flushable_backend: Backend
@@ -196,43 +240,116 @@ class TestEpochAcrossDataLoss:
         assert after.status is AcquireStatus.ACQUIRED
         assert after.epoch > before.epoch
 
-    async def test_restart_grace_blocks_everyone_for_one_ttl_after_data_loss(
+
+GRACE_TTL = 1.0
+"""Lease of the grace tests: Redis counts its uptime in whole seconds."""
+
+
+async def acquire_after_grace(backend: Backend, lock: Lock) -> AcquireResult:
+    """Acquire, sleeping out the restart grace the store reports (a fresh Redis has one)."""
+    result = await lock.acquire()
+    while result.status is AcquireStatus.GRACE:
+        await backend.elapse(result.ttl_ms / 1000)
+        result = await lock.acquire()
+    return result
+
+
+class TestRestartGrace:
+    async def test_new_name_on_a_store_up_longer_than_the_ttl_is_acquired_at_once(
+        self, backend: Backend
+    ) -> None:
+        """restart_grace on: a name never used before is not refused by a long-running store."""
+        await backend.up_for(TTL)
+        lock = backend.make(ttl=TTL, restart_grace=True)
+        assert (await lock.acquire()).status is AcquireStatus.ACQUIRED
+
+    async def test_restart_without_data_refuses_everyone_for_the_rest_of_the_lease(
         self, flushable_backend: Backend
     ) -> None:
-        """With restart_grace, a flushed store answers GRACE to all for one TTL, then grants."""
-        lock = flushable_backend.make(ttl=TTL, restart_grace=True)
-        plain = flushable_backend.make(ttl=TTL)
-        assert (await lock.acquire()).status is AcquireStatus.GRACE  # the first use
-        await flushable_backend.elapse(TTL)
-        held = await lock.acquire()
+        """A store restarted empty answers GRACE to every grace lock until one lease passed."""
+        backend = flushable_backend
+        lock = backend.make(ttl=GRACE_TTL, restart_grace=True)
+        other = backend.make(ttl=GRACE_TTL, restart_grace=True)
+        held = await acquire_after_grace(backend, lock)
         assert held.status is AcquireStatus.ACQUIRED
-        await flushable_backend.flush()
+        await backend.restart()
         grace = await lock.acquire()
         assert grace.status is AcquireStatus.GRACE
         assert not grace.acquired
-        assert 0 < grace.ttl_ms <= TTL * 1000
-        assert (await plain.acquire()).status is AcquireStatus.GRACE
-        await flushable_backend.elapse(TTL)
+        assert 0 < grace.ttl_ms <= GRACE_TTL * 1000
+        assert (await other.acquire()).status is AcquireStatus.GRACE
+        await backend.elapse(grace.ttl_ms / 1000)
         after = await lock.acquire()
         assert after.status is AcquireStatus.ACQUIRED
         assert after.epoch > held.epoch
 
-
-class TestRestartGrace:
-    async def test_first_use_of_a_name_waits_one_ttl_with_restart_grace(
-        self, backend: Backend
+    async def test_without_restart_grace_a_restarted_store_grants_at_once(
+        self, flushable_backend: Backend
     ) -> None:
-        """A name never seen (no epoch yet) is in grace for one TTL when restart_grace is on."""
-        lock = backend.make(ttl=TTL, restart_grace=True)
-        result = await lock.acquire()
-        assert result.status is AcquireStatus.GRACE
-        assert 0 < result.ttl_ms <= TTL * 1000
-        await backend.elapse(TTL)
+        """restart_grace off: the first acquire after a restart without data succeeds."""
+        lock = flushable_backend.make(ttl=GRACE_TTL)
+        await lock.acquire()
+        await flushable_backend.restart()
         assert (await lock.acquire()).status is AcquireStatus.ACQUIRED
 
-    async def test_without_restart_grace_the_first_acquire_succeeds(self, backend: Backend) -> None:
-        """restart_grace off: a fresh store grants the lock at once."""
-        assert (await backend.make(ttl=TTL).acquire()).status is AcquireStatus.ACQUIRED
+    async def test_keys_lost_while_the_store_runs_are_not_evidence(
+        self, flushable_backend: Backend
+    ) -> None:
+        """FLUSHALL on a store up longer than the lease is no restart: no grace."""
+        backend = flushable_backend
+        lock = backend.make(ttl=GRACE_TTL, restart_grace=True)
+        await acquire_after_grace(backend, lock)
+        await backend.flush()
+        assert (await lock.acquire()).status is AcquireStatus.ACQUIRED
+
+    async def test_grace_is_logged_at_info_with_reason_and_time_left(
+        self, flushable_backend: Backend, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A refusal by the grace logs one INFO record (service_pkg.lock): why, and how long."""
+        backend = flushable_backend
+        lock = backend.make(ttl=GRACE_TTL, restart_grace=True)
+        await acquire_after_grace(backend, lock)
+        await backend.restart()
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="service_pkg.lock"):
+            grace = await lock.acquire()
+        records = [
+            r
+            for r in caplog.records
+            if r.name == "service_pkg.lock" and hasattr(r, "service_pkg_grace_left_ms")
+        ]
+        assert [r.levelno for r in records] == [logging.INFO]
+        record = records[0]
+        assert record.service_pkg_reason == "store_uptime_below_lease"  # type: ignore[attr-defined]
+        assert record.service_pkg_grace_left_ms == grace.ttl_ms
+        assert f"{grace.ttl_ms} ms" in record.getMessage()
+
+
+class TestResourceShape:
+    async def test_async_with_returns_the_lock_and_aclose_releases_our_hold(
+        self, backend: Backend
+    ) -> None:
+        """Leaving ``async with`` releases a hold the lock believes in: a competitor acquires."""
+        lock, other = backend.make(ttl=5.0), backend.make(ttl=5.0)
+        async with lock as entered:
+            assert entered is lock
+            assert (await lock.acquire()).acquired
+        assert await backend.holder() is None
+        assert (await other.acquire()).status is AcquireStatus.ACQUIRED
+
+    async def test_aclose_is_idempotent_and_later_calls_raise(self, backend: Backend) -> None:
+        """A second aclose() does nothing; acquire() and ping() after it raise."""
+        lock = backend.make(ttl=TTL)
+        await lock.aclose()
+        await lock.aclose()
+        with pytest.raises(ClosedResourceError):
+            await lock.acquire()
+        with pytest.raises(ClosedResourceError):
+            await lock.ping()
+
+    async def test_ping_answers_while_open(self, backend: Backend) -> None:
+        """ping(), the health probe, returns on a reachable store."""
+        await backend.make(ttl=TTL).ping()
 
 
 class TestTtlValidation:

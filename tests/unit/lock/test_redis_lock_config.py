@@ -10,14 +10,16 @@ import pytest
 import redis.asyncio as aredis
 
 from service_pkg.exceptions import ConfigError, MissingDependencyError
+from service_pkg.health import factory_health
 from service_pkg.lock import (
     DEFAULT_KEY_PREFIX,
     GO_KEY_PREFIX,
     Lock,
     RedisLock,
     RedisLockConfig,
+    redis_lock,
 )
-from service_pkg.lock._scripts import ACQUIRE, RELEASE, pack
+from service_pkg.lock._scripts import ACQUIRE, EXTEND, RELEASE
 
 
 class TestConfig:
@@ -66,15 +68,28 @@ class TestConstruction:
 
 
 class TestScripts:
-    def test_commands_are_resp_arrays_of_bulk_strings(self) -> None:
-        """pack() writes the RESP request format Redis expects."""
-        assert pack(b"GET", b"k") == b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"
+    def test_script_shas_are_hex_sha1_of_the_source(self) -> None:
+        """Each script is named by the 40-hex-digit SHA1 Redis computes for it."""
+        shas = {ACQUIRE.sha, EXTEND.sha, RELEASE.sha}
+        assert len(shas) == 3
+        assert all(len(sha) == 40 and int(sha, 16) >= 0 for sha in shas)
 
-    def test_release_command_names_the_script_key_token_and_channel(self) -> None:
-        """The packed release is EVALSHA <sha> 1 <key> <token> <key>:released."""
-        command = RELEASE.call((b"k",), (b"t", b"k:released"))
-        assert command == pack(b"EVALSHA", RELEASE.sha, b"1", b"k", b"t", b"k:released")
-        assert len(ACQUIRE.sha) == 40
+
+class TestFactory:
+    async def test_factory_returns_the_unstarted_lock(self) -> None:
+        """redis_lock() builds a RedisLock and sends nothing (the component enters it)."""
+        client = aredis.Redis(host="127.0.0.1", port=1)
+        lock = redis_lock(client, "reports", RedisLockConfig(ttl=10))
+        assert isinstance(lock, RedisLock)
+        assert (lock.name, lock.ttl, lock.holding) == ("reports", 10.0, False)
+        await lock.aclose()
+        await client.aclose()
+
+    def test_factory_brings_a_ping_check_that_does_not_affect_readiness(self) -> None:
+        """Component(redis_lock, ...) gets a health check with no user code; not for readiness."""
+        check = factory_health(redis_lock)
+        assert check is not None
+        assert check.affects_readiness is False
 
 
 class TestWithoutRedisPy:
