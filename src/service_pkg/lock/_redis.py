@@ -428,7 +428,7 @@ class RedisLock:
             what,
             extra={"service_pkg_lock": self._name, "service_pkg_error": str(error)},
         )
-        if self._events.active:
+        if self._events.wants(StoreReconnected):
             self._events.emit(
                 StoreReconnected(component=self._name, address=self._address(), error=str(error))
             )

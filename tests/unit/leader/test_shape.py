@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Self
+from typing import Any, Self
 
 import pytest
 from dependency_injector import containers
@@ -103,12 +103,23 @@ async def test_a_lock_not_owned_is_left_open() -> None:
     assert (lock.entered, lock.closed) == (0, 0)
 
 
+class BareLock:
+    """A Lock without the resource shape (as a third-party lock may be)."""
+
+    def __init__(self, inner: InMemoryLock) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        if name in {"aclose", "__aenter__"}:
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
 def test_owning_a_lock_without_aclose_is_a_config_error() -> None:
     """owns_lock needs a lock the election can open and close."""
+    bare: Any = BareLock(InMemoryLock("cron", ttl=1.0))
     with pytest.raises(ConfigError) as caught:
-        LockElection(
-            InMemoryLock("cron", ttl=1.0), LeaderConfig(name="cron", expiration=1.0), owns_lock=True
-        )
+        LockElection(bare, LeaderConfig(name="cron", expiration=1.0), owns_lock=True)
     assert caught.value.field == "owns_lock"
 
 
