@@ -7,6 +7,11 @@ every 10 ms only while ``is_leader()``; stale actions are counted over the whole
 * crash failover = t(first TAKEN by another candidate) - t(SIGKILL sent)
 * handover = t(first TAKEN by another candidate) - t(old leader's gated group stopped);
   the stop itself (SIGTERM → group stopped) is reported apart as ``stop_ms``.
+* step-down (issue 8): a replica whose gated group cannot start wins the election while a
+  healthy replica follows. takeover = t(the healthy replica's group started) - t(the failing
+  replica's TAKEN); resign = t(its LOST) - t(its TAKEN). Each attempt starts a healthy
+  leader, a failing and a healthy follower, then stops the leader gracefully; only attempts
+  the failing follower wins count (``--step-down-trials`` of them).
 
 Run: ``.venv/bin/python benchmarks/failover.py [--trials N]`` (20 trials by default; p99 is
 nearest-rank, so over 20 trials it is the slowest one). It starts its own
@@ -34,6 +39,7 @@ from tests.integration.leader.harness import (
     wait_until,
 )
 from tests.integration.redis_server import RedisServer
+from tests.integration.step_down.harness import Replica
 
 E = 3.0
 
@@ -71,9 +77,49 @@ def trial(
     return result
 
 
+def step_down_attempt(port: int) -> dict[str, float] | None:
+    """One attempt; ``None`` when the healthy follower, not the failing one, won the handover."""
+    first = Replica(port, E, fail=False, backoff=E)
+    replicas = [first]
+    try:
+        wait_until(lambda: bool(first.events("working")), 10 * E, "a healthy leader")
+        failing = Replica(port, E, fail=True, backoff=E)
+        healthy = Replica(port, E, fail=False, backoff=E)
+        replicas += [failing, healthy]
+        wait_until(
+            lambda: bool(failing.events("ready") and healthy.events("ready")), 20, "followers"
+        )
+        first.proc.send_signal(signal.SIGTERM)
+        wait_until(lambda: bool(healthy.events("working")), 10 * E, "the healthy group")
+        if not failing.events("taken"):
+            return None
+        taken = failing.events("taken")[0]["t"]
+        lost = failing.events("lost")[0]["t"]
+        working = healthy.events("working")[0]["t"]
+        return {"takeover_ms": (working - taken) * 1000, "resign_ms": (lost - taken) * 1000}
+    finally:
+        for replica in replicas:
+            replica.close()
+
+
+def step_down(port: int, trials: int) -> tuple[list[float], list[float], int]:
+    """Takeover and resign times (ms) over ``trials`` counted attempts, and the attempts made."""
+    takeover: list[float] = []
+    resign: list[float] = []
+    attempts = 0
+    while len(takeover) < trials and attempts < 10 * trials:
+        attempts += 1
+        result = step_down_attempt(port)
+        if result is not None:
+            takeover.append(result["takeover_ms"])
+            resign.append(result["resign_ms"])
+    return sorted(takeover), sorted(resign), attempts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--step-down-trials", type=int, default=5)
     args = parser.parse_args()
     rng = random.Random(2026)
     retired: list[Candidate] = []
@@ -94,6 +140,7 @@ def main() -> None:
         finally:
             for candidate in [*retired, *group]:
                 candidate.close()
+        takeover, resign, attempts = step_down(server.port, args.step_down_trials)
     crash = sorted(k["failover_s"] for k in kills)
     handover = sorted(t["handover_ms"] for t in terms)
     stop = sorted(t["stop_ms"] for t in terms)
@@ -107,6 +154,12 @@ def main() -> None:
     )
     print(f"S2 stop (SIGTERM to group stopped, ms): p50 {med(stop):.1f} max {stop[-1]:.1f}")
     print(f"stale actions: {stale}")
+    if takeover:
+        print(
+            f"step-down takeover (ms, {len(takeover)} of {attempts} attempts): "
+            f"min {takeover[0]:.1f} median {med(takeover):.1f} max {takeover[-1]:.1f}; "
+            f"failing leader resigned after (ms): median {med(resign):.1f} max {resign[-1]:.1f}"
+        )
     targets = {
         "crash_failover_max_s <= E + 0.1": crash[-1] <= E + 0.1,
         "crash_failover_median_s <= 0.85 E": statistics.median(crash) <= 0.85 * E,
@@ -126,6 +179,8 @@ def main() -> None:
                 "handover_p50_ms": round(statistics.median(handover), 1),
                 "handover_p99_ms": round(p99, 1),
                 "stale_actions": stale,
+                "step_down_takeover_median_ms": round(med(takeover), 1) if takeover else None,
+                "step_down_takeover_max_ms": round(takeover[-1], 1) if takeover else None,
             },
         ),
     )

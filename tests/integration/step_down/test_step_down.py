@@ -6,63 +6,18 @@ takeover time is measured by ``benchmarks/failover.py``, not asserted here).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.integration.leader.harness import wait_until
 from tests.integration.redis_server import RedisServer, redis_server_fixture  # noqa: F401
 
+from .harness import BACKOFF, Replica
+
 pytestmark = pytest.mark.integration
 
-SCRIPT = Path(__file__).with_name("candidate.py")
-ROOT = Path(__file__).resolve().parents[3]
 E = 1.0
-BACKOFF = 0.3
-
-
-class Replica:
-    """One candidate process; its JSON lines are collected by a reader thread."""
-
-    def __init__(self, port: int, *, fail: bool) -> None:
-        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-        args = [sys.executable, str(SCRIPT), str(port), str(E), "1" if fail else "0", str(BACKOFF)]
-        self.proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
-        )
-        self.records: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._lock:
-                self.records.append(json.loads(line))
-
-    def events(self, kind: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [r for r in self.records if r["ev"] == kind]
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._reader.join(5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 @pytest.fixture(name="replicas")
@@ -75,7 +30,7 @@ def _replicas(redis_server: RedisServer) -> Iterator[list[Replica]]:
 
 
 def spawn(replicas: list[Replica], port: int, *, fail: bool) -> Replica:
-    replica = Replica(port, fail=fail)
+    replica = Replica(port, E, fail=fail)
     replicas.append(replica)
     return replica
 
