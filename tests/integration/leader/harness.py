@@ -20,20 +20,13 @@ ROOT = Path(__file__).resolve().parents[3]
 Record = dict[str, Any]
 
 
-class Candidate:
-    """One candidate process; its JSON lines are collected by a reader thread."""
+class JsonLinesProcess:
+    """A child process that prints one JSON object per line; a thread collects them."""
 
-    def __init__(self, port: int, expiration: float, *, grace: bool, stall: float = 0.0) -> None:
+    def __init__(self, argv: list[str]) -> None:
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(SCRIPT),
-                str(port),
-                str(expiration),
-                "1" if grace else "0",
-                str(stall),
-            ],
+            argv,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -55,6 +48,27 @@ class Candidate:
         with self._lock:
             return [r for r in self.records if r["ev"] == kind]
 
+    def _reap(self) -> None:
+        self._reader.join(5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+class Candidate(JsonLinesProcess):
+    """One candidate process of the fault tests."""
+
+    def __init__(self, port: int, expiration: float, *, grace: bool, stall: float = 0.0) -> None:
+        super().__init__(
+            [
+                sys.executable,
+                str(SCRIPT),
+                str(port),
+                str(expiration),
+                "1" if grace else "0",
+                str(stall),
+            ]
+        )
+
     def is_leading(self) -> bool:
         """Whether its last taken/lost event was a taken."""
         with self._lock:
@@ -75,9 +89,7 @@ class Candidate:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(10)
-        self._reader.join(5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        self._reap()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
