@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from service_pkg.events import EventBus
 from service_pkg.scheduler import JobConfig, RunContext, Scheduler, SchedulerConfig, StopReport
 from service_pkg.testing import ManualClock
 
@@ -103,6 +104,7 @@ def make(
     clock: ManualClock,
     *jobs: JobConfig,
     wall: bool = False,
+    events: EventBus | None = None,
     **config: object,
 ) -> Scheduler:
     """A scheduler on the manual clock (and a wall clock that follows it, if asked)."""
@@ -110,6 +112,7 @@ def make(
         SchedulerConfig(**config),  # type: ignore[arg-type]
         clock=clock,
         wall_clock=(lambda: WALL0 + clock.monotonic()) if wall else None,
+        events=events,
     )
     for job in jobs:
         sched.add(job)
