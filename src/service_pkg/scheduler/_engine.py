@@ -83,6 +83,8 @@ class Engine:
         self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
         self._runs: dict[asyncio.Task[None], JobState] = {}
         self._queue: deque[tuple[JobState, float]] = deque()
+        self._deferred: set[JobState] = set()
+        """Jobs with a deferred slot (``pending``), so the stop need not visit every job."""
         self._free = config.max_concurrent_runs
         self._stopping = False
         self._armed = math.inf
@@ -127,7 +129,10 @@ class Engine:
         """Publish how a slot ended; callers check ``self._events.active`` first."""
         # Slots live on the scheduler's clock; the event carries wall time, mapped at the
         # moment of the event so a wall-clock step in between does not skew it.
-        wall = self._wall() - (self._now() - scheduled)
+        try:
+            wall = self._wall() - (self._now() - scheduled)
+        except Exception:  # noqa: BLE001 - a broken wall clock must not break the bookkeeping
+            wall = math.nan
         self._events.emit(
             JobRun(
                 scheduler=self._config.name,
@@ -262,6 +267,7 @@ class Engine:
                 and job.task in self._runs
             ):
                 job.pending = scheduled
+                self._deferred.add(job)
                 log.info("job run deferred: previous run still running", extra=self._job(job))
             else:
                 job.skipped += 1
@@ -434,6 +440,7 @@ class Engine:
                 self._offer(waiting, scheduled, now)
         if job.pending is not None:
             scheduled, job.pending = job.pending, None
+            self._deferred.discard(job)
             self._offer(job, scheduled, self._clock.monotonic())
 
     def _unstarted_done(self, task: asyncio.Task[None]) -> None:
@@ -493,12 +500,12 @@ class Engine:
             if emit:
                 self._emit(job, scheduled, JobOutcome.CANCELLED)
         self._queue.clear()
-        for job in self._jobs:
-            # A deferred slot waits for a run that the stop is ending.
-            if job.pending is not None:
-                if emit:
-                    self._emit(job, job.pending, JobOutcome.CANCELLED)
-                job.pending = None
+        # A deferred slot waits for a run that the stop is ending.
+        for job in sorted(self._deferred, key=lambda j: j.index):
+            if emit and job.pending is not None:
+                self._emit(job, job.pending, JobOutcome.CANCELLED)
+            job.pending = None
+        self._deferred.clear()
 
     def _graceful_bound(self, graceful: list[JobState], now: float) -> float:
         """How long GRACEFUL runs may go on: ``stop_timeout``, or until the last deadline.
