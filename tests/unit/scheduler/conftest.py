@@ -100,6 +100,19 @@ async def _ignore_cancel(clock: ManualClock) -> None:
             continue
 
 
+class BreakableWall:
+    """A wall clock that follows the manual clock until it is broken, then raises."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.broken = False
+
+    def __call__(self) -> float:
+        if self.broken:
+            raise OSError("wall clock unavailable")
+        return WALL0 + self.clock.monotonic()
+
+
 def make(
     clock: ManualClock,
     *jobs: JobConfig,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from service_pkg.events import NO_EVENTS, Event, EventBus, JobOutcome, JobRun
-from service_pkg.scheduler import Every, JobConfig, OverlapPolicy, Scheduler, StopMode
+from service_pkg.scheduler import Every, JobConfig, Once, OverlapPolicy, Scheduler, StopMode
 from service_pkg.testing import ManualClock, ManualElection
 
-from .conftest import WALL0, Runs, advance, make
+from .conftest import WALL0, BreakableWall, Runs, advance, make
 
 
 class Recorder:
@@ -245,3 +247,23 @@ async def test_no_subscriber_means_no_event_is_built(clock: ManualClock, runs: R
 def test_scheduler_outside_an_application_publishes_on_no_events() -> None:
     """Built outside an application (and without events=), a scheduler's bus is NO_EVENTS."""
     assert Scheduler().events is NO_EVENTS
+
+
+async def test_run_ending_under_a_broken_wall_clock_is_still_counted_and_reported(
+    clock: ManualClock, runs: Runs, rec: Recorder
+) -> None:
+    """A wall clock that raises as a run ends costs the event its wall time (NaN), nothing else."""
+    wall = BreakableWall(clock)
+    sched = Scheduler(clock=clock, wall_clock=wall, events=rec.bus)
+    sched.add(JobConfig(name="j", func=runs.job(takes=0.5), trigger=Once(1)))
+    async with sched:
+        await advance(clock, 1)
+        wall.broken = True
+        await advance(clock, 0.5)
+        assert sched.stats().jobs["j"].succeeded == 1
+    [event] = rec.runs
+    assert (event.outcome, event.duration, math.isnan(event.scheduled)) == (
+        JobOutcome.OK,
+        0.5,
+        True,
+    )

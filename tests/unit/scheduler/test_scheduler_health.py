@@ -20,20 +20,7 @@ from service_pkg.scheduler import (
 )
 from service_pkg.testing import ManualClock, run_components
 
-from .conftest import WALL0, Runs, advance
-
-
-class BreakableWall:
-    """A wall clock that follows the manual clock until it is broken, then raises."""
-
-    def __init__(self, clock: ManualClock) -> None:
-        self.clock = clock
-        self.broken = False
-
-    def __call__(self) -> float:
-        if self.broken:
-            raise OSError("wall clock unavailable")
-        return WALL0 + self.clock.monotonic()
+from .conftest import BreakableWall, Runs, advance
 
 
 def default_check() -> HealthCheck:
