@@ -403,6 +403,9 @@ class Engine:
             (job.name, scheduled, started, epoch, None if deadline is None else started + deadline),
         )
         job.started = True
+        # Needed only until the body starts (a stop may drop the run before); dropping it now
+        # keeps an idle job from holding one float per job.
+        job.scheduled = 0.0
         job.deadline_at = ctx.deadline_at
         job.runs += 1
         job.record_lateness(started - scheduled)
