@@ -263,21 +263,21 @@ class EventBus:
     while an event is delivered takes effect from the next event.
     """
 
-    __slots__ = ("_frozen", "_subscribers")
+    __slots__ = ("_frozen", "_subscribers", "active")
 
     def __init__(self, *, frozen: bool = False) -> None:
         """Create a bus; a ``frozen`` bus refuses subscribers (see :data:`NO_EVENTS`)."""
         self._subscribers: tuple[Subscriber, ...] = ()
         self._frozen = frozen
+        # A plain attribute, kept in step by subscribe/unsubscribe, not a property: emitters
+        # read it once per run on the scheduler's hot path, and a property call costs
+        # several times an attribute read there.
+        self.active = False
+        """Whether anybody listens: emitters skip building events when not (read-only)."""
 
     def __repr__(self) -> str:
         """Show the number of subscribers."""
         return f"<EventBus subscribers={len(self._subscribers)}>"
-
-    @property
-    def active(self) -> bool:
-        """Whether anybody listens: emitters skip building events when not."""
-        return bool(self._subscribers)
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         """Call ``fn(event)`` for every event from now on; return the unsubscribe handle.
@@ -295,9 +295,11 @@ class EventBus:
             )
         token = _Token(fn)
         self._subscribers = (*self._subscribers, token)
+        self.active = True
 
         def unsubscribe() -> None:
             self._subscribers = tuple(s for s in self._subscribers if s is not token)
+            self.active = bool(self._subscribers)
 
         return unsubscribe
 

@@ -47,6 +47,11 @@ slots due at the same instant start in the order the jobs were added."""
 
 _new_tuple = tuple.__new__
 
+# Module globals: reading an enum member through its class costs a metaclass lookup per run.
+_OK = JobOutcome.OK
+_FAILED = JobOutcome.FAILED
+_CANCELLED = JobOutcome.CANCELLED
+
 
 def _wake(fut: asyncio.Future[None]) -> None:
     if not fut.done():
@@ -315,7 +320,7 @@ class Engine:
         ctx: RunContext | None = None
         scope: asyncio.Timeout | None = None
         cancelled = False
-        outcome = JobOutcome.OK
+        outcome = _OK
         error: BaseException | None = None
         try:
             ctx = self._begin(job, scheduled)
@@ -335,12 +340,12 @@ class Engine:
             outcome, error = self._timed_out(job, scope, exc), exc
         except asyncio.CancelledError:
             cancelled = True
-            outcome = JobOutcome.CANCELLED
+            outcome = _CANCELLED
             job.cancelled += 1
             log.info("job run cancelled", extra=self._job(job))
             raise
         except Exception as exc:
-            outcome, error = JobOutcome.FAILED, exc
+            outcome, error = _FAILED, exc
             job.failed += 1
             log.exception("job run failed", extra=self._job(job))
         else:

@@ -267,3 +267,15 @@ async def test_run_ending_under_a_broken_wall_clock_is_still_counted_and_reporte
         0.5,
         True,
     )
+
+
+async def test_after_the_last_unsubscribe_no_event_is_built(clock: ManualClock, runs: Runs) -> None:
+    """Once its only subscriber leaves, the scheduler stops building events at once."""
+    bus = CountingBus()
+    seen: list[Event] = []
+    unsubscribe = bus.subscribe(seen.append)
+    async with make(clock, JobConfig(name="j", func=runs.job(), trigger=Every(1)), events=bus):
+        await advance(clock, 1)
+        unsubscribe()
+        await advance(clock, 2, step=1)
+    assert (len(runs.ctxs), len(seen), bus.emitted) == (3, 1, 1)
