@@ -249,6 +249,9 @@ class JobOutcome(enum.StrEnum):
     """The slot passed while the dispatcher could not run it (misfire)."""
     FENCED = "fenced"
     """The scheduler's election was not leader when the run was due."""
+    CANCELLED = "cancelled"
+    """A stop of the scheduler cancelled the run, or dropped the slot before its run began
+    (queued for the concurrency cap, deferred, or created a moment before the stop)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -257,6 +260,11 @@ class JobRun(Event):
 
     ``scheduled`` is the slot's wall-clock time (Unix seconds); ``lateness`` how long after it
     the run began (0 when it never ran); ``duration`` how long it ran (0 when it never ran).
+    ``error`` is what the run raised (``failed``) or its deadline's ``TimeoutError``
+    (``timed_out``); ``None`` otherwise. ``slots`` is how many slots the event stands for: 1,
+    except for ``missed`` after a stall, where one event covers every slot the stall passed
+    (``scheduled`` is then the first of them), so an hour-long stall of a fast job is one
+    event, not thousands.
     """
 
     scheduler: str
@@ -266,6 +274,7 @@ class JobRun(Event):
     duration: float
     outcome: JobOutcome
     error: BaseException | None = None
+    slots: int = 1
 
 
 # -- the bus -----------------------------------------------------------------------------

@@ -41,9 +41,13 @@
         ├── DuplicateJobError(SchedulerError, ValueError)
         │                                             ``add()``: the name is taken (Go "job already
         │                                             exists")
-        └── SchedulerRunningError(SchedulerError, RuntimeError)
-                                                      ``add()`` after ``start()`` (Go "already
-                                                      started"); stop the scheduler first
+        ├── SchedulerRunningError(SchedulerError, RuntimeError)
+        │                                             ``add()`` after ``start()`` (Go "already
+        │                                             started"); stop the scheduler first
+        └── DispatcherError(SchedulerError, RuntimeError)
+                                                      the scheduler's health check: its
+                                                      dispatcher crashed (``__cause__``) or the
+                                                      scheduler is not running
 
 Violations of the API contract itself (starting an application twice) raise
 :class:`RuntimeError` with a message saying how to use it instead; for a component that is
@@ -64,6 +68,7 @@ __all__ = (
     "ComponentTimeoutError",
     "ConfigError",
     "ConfigTypeError",
+    "DispatcherError",
     "DuplicateJobError",
     "LifecycleError",
     "MissingDependencyError",
@@ -207,10 +212,11 @@ class SchedulerError(ServiceKitError):
     """A job scheduler refused an operation; ``job`` names the job it was about.
 
     Raised by :meth:`service_pkg.scheduler.Scheduler.add`; the messages keep the Go wording
-    (``scheduler.add(<name>): ...``).
+    (``scheduler.add(<name>): ...``). ``job`` is ``None`` when the error is about the
+    scheduler as a whole (:class:`DispatcherError`).
     """
 
-    def __init__(self, message: str, job: str) -> None:
+    def __init__(self, message: str, job: str | None = None) -> None:
         self.job = job
         super().__init__(message)
 
@@ -224,4 +230,13 @@ class SchedulerRunningError(SchedulerError, RuntimeError):
 
     Jobs are declared before :meth:`~service_pkg.scheduler.Scheduler.start`; stop the
     scheduler, add, and start it again.
+    """
+
+
+class DispatcherError(SchedulerError, RuntimeError):
+    """A scheduler's dispatcher is not running: the scheduler's health check failed.
+
+    Raised by :meth:`service_pkg.scheduler.Scheduler.check_dispatcher` (the check the
+    ``scheduler`` component reports with) when the dispatcher crashed (its exception is
+    ``__cause__``) or the scheduler is not running. What the jobs do never raises it.
     """

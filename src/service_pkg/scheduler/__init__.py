@@ -16,6 +16,11 @@ its bugs fixed; ``docs/scheduler.md`` has the semantics with timelines.
         jobs = Component(scheduler, SchedulerConfig(max_concurrent_runs=4), jobs, election,
                          leader=election)
 
+``Component(scheduler, ...)`` builds the :class:`Scheduler` and the component starts it
+(``async with``) and stops it (``aclose()``). Every slot ends in one
+:class:`~service_pkg.events.JobRun` on the application's event stream; the component's
+health is ``ok`` while the dispatcher runs (:meth:`Scheduler.check_dispatcher`).
+
 Go → Python:
 
 .. code-block:: text

@@ -4,6 +4,13 @@ One dispatcher task sleeps until the earliest heap entry is due (a job's slot, o
 deadline when the clock is not the loop's), handles everything due, and sleeps again. It is
 woken early when an earlier entry is pushed. Runs are tasks the engine owns, in ``_runs``;
 the stop waits for every one of them, up to its bound, and keeps the ones it gives up on.
+The engine is the owned scope of everything it creates: the dispatcher, its wake-up helpers
+and the runs are referenced here and ended by :meth:`Engine.stop`; nothing is detached.
+
+Every slot that comes due while the engine runs ends in exactly one
+:class:`~service_pkg.events.JobRun` on the scheduler's bus. Each emission point first reads
+``events.wants(JobRun)``, so while nobody listens to job runs a run pays that one set lookup
+and builds nothing (the application's own lifecycle log listens to component events only).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 from service_pkg.clock import Clock, SystemClock
+from service_pkg.events import EventBus, JobOutcome, JobRun
 from service_pkg.leader import LeaderElection
 from service_pkg.scheduler._config import OverlapPolicy, SchedulerConfig, StopMode
 from service_pkg.scheduler._job import JobState
@@ -40,6 +48,11 @@ slots due at the same instant start in the order the jobs were added."""
 
 _new_tuple = tuple.__new__
 
+# Module globals: reading an enum member through its class costs a metaclass lookup per run.
+_OK = JobOutcome.OK
+_FAILED = JobOutcome.FAILED
+_CANCELLED = JobOutcome.CANCELLED
+
 
 def _wake(fut: asyncio.Future[None]) -> None:
     if not fut.done():
@@ -56,12 +69,15 @@ class Engine:
         clock: Clock,
         wall_clock: Callable[[], float],
         election: LeaderElection | None,
+        *,
+        events: EventBus,
     ) -> None:
         self._jobs = tuple(jobs)
         self._config = config
         self._clock = clock
         self._wall = wall_clock
         self._election = election
+        self._events = events
         # The loop's own timers are the clock's timers: no helper task per sleep or deadline,
         # and time.monotonic itself instead of a method around it (two reads per run).
         self._native = type(clock) is SystemClock
@@ -73,6 +89,8 @@ class Engine:
         self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
         self._runs: dict[asyncio.Task[None], JobState] = {}
         self._queue: deque[tuple[JobState, float]] = deque()
+        self._deferred: set[JobState] = set()
+        """Jobs with a deferred slot (``pending``), so the stop need not visit every job."""
         self._free = config.max_concurrent_runs
         self._stopping = False
         self._armed = math.inf
@@ -80,6 +98,8 @@ class Engine:
         self._helpers: set[asyncio.Task[None]] = set()
         self._drained: asyncio.Future[None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
+        self.crash: BaseException | None = None
+        """Why the dispatcher ended before the stop, if it did (see :meth:`_dispatcher_done`)."""
         self._completed = self._cancelled = self._dropped = 0
         self.report = StopReport()
         self.abandoned: set[asyncio.Task[None]] = set()
@@ -93,6 +113,44 @@ class Engine:
     def waiting(self) -> int:
         """Slots waiting for a concurrency slot."""
         return len(self._queue)
+
+    @property
+    def dispatching(self) -> bool:
+        """Whether the dispatcher task is alive (until the stop ends it)."""
+        return self._dispatcher is not None and not self._dispatcher.done()
+
+    # --- events --------------------------------------------------------------------------
+
+    def _emit(
+        self,
+        job: JobState,
+        scheduled: float,
+        outcome: JobOutcome,
+        *,
+        lateness: float = 0.0,
+        duration: float = 0.0,
+        error: BaseException | None = None,
+        slots: int = 1,
+    ) -> None:
+        """Publish how a slot ended; callers check ``self._events.wants(JobRun)`` first."""
+        # Slots live on the scheduler's clock; the event carries wall time, mapped at the
+        # moment of the event so a wall-clock step in between does not skew it.
+        try:
+            wall = self._wall() - (self._now() - scheduled)
+        except Exception:  # noqa: BLE001 - a broken wall clock must not break the bookkeeping
+            wall = math.nan
+        self._events.emit(
+            JobRun(
+                scheduler=self._config.name,
+                job=job.name,
+                scheduled=wall,
+                lateness=lateness,
+                duration=duration,
+                outcome=outcome,
+                error=error,
+                slots=slots,
+            )
+        )
 
     # --- start and dispatch ------------------------------------------------------------
 
@@ -108,6 +166,19 @@ class Engine:
         self._dispatcher = self._loop.create_task(
             self._dispatch(), name=f"service_pkg.scheduler:{self._config.name}:dispatcher"
         )
+        self._dispatcher.add_done_callback(self._dispatcher_done)
+
+    def _dispatcher_done(self, task: asyncio.Task[None]) -> None:
+        """Record and log a dispatcher that ended before the stop: no slot fires any more."""
+        if self._stopping:
+            return
+        if task.cancelled():
+            crash: BaseException = asyncio.CancelledError("dispatcher cancelled from outside")
+        else:
+            # Retrieving it here also keeps asyncio from logging "never retrieved" later.
+            crash = task.exception() or RuntimeError("dispatcher returned")
+        self.crash = crash
+        log.error("scheduler dispatcher crashed", extra=self._extra, exc_info=crash)
 
     def _push_slot(self, job: JobState, slot: float) -> None:
         job.slot = slot
@@ -189,6 +260,8 @@ class Engine:
                 "job runs missed",
                 extra={**self._extra, "job": job.name, "missed": missed, "reason": "stall"},
             )
+            if self._events.wants(JobRun):
+                self._emit(job, slot, JobOutcome.MISSED, slots=missed)
         # The slot that fired keeps its jitter; a later slot caught up after a stall has none.
         return self._offer(job, when if candidate == slot else candidate, now)
 
@@ -200,10 +273,13 @@ class Engine:
                 and job.task in self._runs
             ):
                 job.pending = scheduled
+                self._deferred.add(job)
                 log.info("job run deferred: previous run still running", extra=self._job(job))
             else:
                 job.skipped += 1
                 log.warning("job run skipped: previous run still running", extra=self._job(job))
+                if self._events.wants(JobRun):
+                    self._emit(job, scheduled, JobOutcome.SKIPPED)
             return 0
         grace = job.config.misfire_grace
         if grace is not None and now - scheduled > grace:
@@ -212,6 +288,8 @@ class Engine:
                 "job runs missed",
                 extra={**self._extra, "job": job.name, "missed": 1, "reason": "misfire_grace"},
             )
+            if self._events.wants(JobRun):
+                self._emit(job, scheduled, JobOutcome.MISSED)
             return 0
         if self._free is not None:
             if not self._free:
@@ -221,6 +299,7 @@ class Engine:
             self._free -= 1
         job.run_id += 1
         job.started = False
+        job.scheduled = scheduled
         task = self._loop.create_task(self._run(job, scheduled, job.run_id), name=job.name)
         job.task = task
         self._runs[task] = job
@@ -242,6 +321,8 @@ class Engine:
         ctx: RunContext | None = None
         scope: asyncio.Timeout | None = None
         cancelled = False
+        outcome = _OK
+        error: BaseException | None = None
         try:
             ctx = self._begin(job, scheduled)
             if ctx is None:
@@ -257,33 +338,47 @@ class Engine:
                         self._push((ctx.deadline_at, job.index, job, run_id))
                     await job.func(ctx)
         except TimeoutError as exc:
-            self._timed_out(job, scope, exc)
+            outcome, error = self._timed_out(job, scope, exc), exc
         except asyncio.CancelledError:
             cancelled = True
+            outcome = _CANCELLED
             job.cancelled += 1
             log.info("job run cancelled", extra=self._job(job))
             raise
-        except Exception:
+        except Exception as exc:
+            outcome, error = _FAILED, exc
             job.failed += 1
             log.exception("job run failed", extra=self._job(job))
         else:
             job.succeeded += 1
         finally:
             if ctx is not None:
-                self._end(job, ctx)
+                elapsed = self._end(job, ctx)
+                if self._events.wants(JobRun):
+                    self._emit(
+                        job,
+                        scheduled,
+                        outcome,
+                        lateness=ctx.started_at - scheduled,
+                        duration=elapsed,
+                        error=error,
+                    )
             self._release(job, started=ctx is not None, cancelled=cancelled)
 
-    def _timed_out(self, job: JobState, scope: asyncio.Timeout | None, exc: TimeoutError) -> None:
+    def _timed_out(
+        self, job: JobState, scope: asyncio.Timeout | None, exc: TimeoutError
+    ) -> JobOutcome:
         if scope is not None and scope.expired():
             job.timed_out += 1
             log.error(
                 "job run timed out", extra={**self._job(job), "deadline_s": job.config.deadline}
             )
-        else:
-            job.failed += 1
-            log.error("job run failed", extra=self._job(job), exc_info=exc)
+            return JobOutcome.TIMED_OUT
+        job.failed += 1
+        log.error("job run failed", extra=self._job(job), exc_info=exc)
+        return JobOutcome.FAILED
 
-    def _end(self, job: JobState, ctx: RunContext) -> None:
+    def _end(self, job: JobState, ctx: RunContext) -> float:
         job.scope = None
         elapsed = self._now() - ctx.started_at
         job.record_duration(elapsed)
@@ -292,6 +387,7 @@ class Engine:
                 "job run finished",
                 extra={**self._job(job), "duration_ms": round(elapsed * 1e3, 3)},
             )
+        return elapsed
 
     def _begin(self, job: JobState, scheduled: float) -> RunContext | None:
         """The last check before a run starts (leader?), then its context."""
@@ -301,6 +397,8 @@ class Engine:
             if not election.is_leader():
                 job.fenced += 1
                 log.info("job run not started: not leader", extra=self._job(job))
+                if self._events.wants(JobRun):
+                    self._emit(job, scheduled, JobOutcome.FENCED)
                 return None
             epoch = election.epoch
         started = self._now()
@@ -311,6 +409,9 @@ class Engine:
             (job.name, scheduled, started, epoch, None if deadline is None else started + deadline),
         )
         job.started = True
+        # Needed only until the body starts (a stop may drop the run before); dropping it now
+        # keeps an idle job from holding one float per job.
+        job.scheduled = 0.0
         job.deadline_at = ctx.deadline_at
         job.runs += 1
         job.record_lateness(started - scheduled)
@@ -348,11 +449,15 @@ class Engine:
                 self._offer(waiting, scheduled, now)
         if job.pending is not None:
             scheduled, job.pending = job.pending, None
+            self._deferred.discard(job)
             self._offer(job, scheduled, self._clock.monotonic())
 
     def _unstarted_done(self, task: asyncio.Task[None]) -> None:
         """A run cancelled by the stop before its first step: its body never ran."""
-        self._release(self._runs[task], started=False, cancelled=True)
+        job = self._runs[task]
+        if self._events.wants(JobRun):
+            self._emit(job, job.scheduled, JobOutcome.CANCELLED)
+        self._release(job, started=False, cancelled=True)
 
     # --- stop ----------------------------------------------------------------------------
 
@@ -366,10 +471,7 @@ class Engine:
         """
         began = self._clock.monotonic()
         self._stopping = True
-        self._dropped += len(self._queue)
-        for job, _ in self._queue:
-            job.waiting = False
-        self._queue.clear()
+        self._drop_waiting()
         for task, job in self._runs.items():
             if not job.started:
                 task.cancel()
@@ -397,6 +499,22 @@ class Engine:
             )
             await self._close_dispatcher()
         return self.report
+
+    def _drop_waiting(self) -> None:
+        """Slots queued for the cap, and deferred ones, will never run: count and report them."""
+        self._dropped += len(self._queue)
+        emit = self._events.wants(JobRun)
+        for job, scheduled in self._queue:
+            job.waiting = False
+            if emit:
+                self._emit(job, scheduled, JobOutcome.CANCELLED)
+        self._queue.clear()
+        # A deferred slot waits for a run that the stop is ending.
+        for job in sorted(self._deferred, key=lambda j: j.index):
+            if emit and job.pending is not None:
+                self._emit(job, job.pending, JobOutcome.CANCELLED)
+            job.pending = None
+        self._deferred.clear()
 
     def _graceful_bound(self, graceful: list[JobState], now: float) -> float:
         """How long GRACEFUL runs may go on: ``stop_timeout``, or until the last deadline.

@@ -16,8 +16,9 @@ class JobState:
 
     Per start: ``cursor``, ``slot`` (grid time of the next slot), ``pending`` (a deferred
     slot) and ``waiting`` (queued for a concurrency slot). Per run: ``task`` (a run never
-    overlaps another run of its job, so one is enough), ``started`` and ``scope`` (its
-    deadline scope, for clocks the loop does not know). The rest are counters.
+    overlaps another run of its job, so one is enough), ``scheduled`` (its slot), ``started``
+    and ``scope`` (its deadline scope, for clocks the loop does not know). The rest are
+    counters.
     """
 
     __slots__ = (
@@ -40,6 +41,7 @@ class JobState:
         "pending",
         "run_id",
         "runs",
+        "scheduled",
         "scope",
         "skipped",
         "slot",
@@ -61,6 +63,7 @@ class JobState:
         self.waiting = False
         self.task: asyncio.Task[None] | None = None
         self.run_id = 0
+        self.scheduled = 0.0
         self.started = False
         self.deadline_at: float | None = None
         self.scope: asyncio.Timeout | None = None

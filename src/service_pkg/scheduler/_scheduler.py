@@ -9,8 +9,15 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
+from service_pkg.app import current_shutdown_reason
 from service_pkg.clock import Clock, SystemClock
-from service_pkg.exceptions import ConfigError, DuplicateJobError, SchedulerRunningError
+from service_pkg.events import EventBus, current_events
+from service_pkg.exceptions import (
+    ConfigError,
+    DispatcherError,
+    DuplicateJobError,
+    SchedulerRunningError,
+)
 from service_pkg.leader import LeaderElection
 from service_pkg.scheduler._config import JobConfig, SchedulerConfig
 from service_pkg.scheduler._engine import Engine, log
@@ -45,8 +52,17 @@ class Scheduler:
       its report. :meth:`aclose` is :meth:`stop` without the report.
     * :meth:`start` after :meth:`stop` works: a new grid is anchored at the new start;
       counters go on.
+    * Every slot that comes due while it runs ends in exactly one
+      :class:`~service_pkg.events.JobRun` on ``events``: outcome ``ok``, ``failed``,
+      ``timed_out``, ``cancelled`` (by a stop), ``skipped``, ``missed`` or ``fenced``. A
+      subscriber that raises is logged by the bus and changes nothing here.
+    * :meth:`check_dispatcher` is the health check: it passes while the dispatcher runs,
+      whatever the jobs do.
 
-    ``async with Scheduler(...) as s:`` starts on entry and stops on exit.
+    One resource shape, as every stateful class of the kit: ``async with Scheduler(...) as
+    s:`` starts on entry and stops on exit; ``await s.aclose()`` stops (idempotent). The
+    dispatcher and the runs are tasks the scheduler owns and the stop ends (abandoned runs
+    excepted, see above): it creates no detached task.
 
     Args:
         config: Shared settings; ``SchedulerConfig()`` when ``None``.
@@ -56,8 +72,17 @@ class Scheduler:
         election: When given, every run checks ``election.is_leader()`` right before it
             starts (and is counted ``fenced`` instead if not); the run's context carries
             ``election.epoch``.
+        events: The bus :class:`~service_pkg.events.JobRun` events go to;
+            :func:`~service_pkg.events.current_events` (read here) when ``None``: the bus of
+            the application starting the component, else one nobody listens to.
+
+    Raises:
+        ConfigError: an argument has the wrong type.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``events=``, :meth:`check_dispatcher`; :meth:`aclose` logs the application's
+       shutdown reason.
     """
 
     def __init__(
@@ -67,6 +92,7 @@ class Scheduler:
         clock: Clock | None = None,
         wall_clock: Callable[[], float] | None = None,
         election: LeaderElection | None = None,
+        events: EventBus | None = None,
     ) -> None:
         if config is not None and not isinstance(config, SchedulerConfig):
             raise ConfigError("config", config, "must be a SchedulerConfig or None")
@@ -74,6 +100,9 @@ class Scheduler:
             raise ConfigError("clock", clock, "must implement service_pkg.clock.Clock")
         if election is not None and not isinstance(election, LeaderElection):
             raise ConfigError("election", election, "must be a LeaderElection or None")
+        if events is not None and not isinstance(events, EventBus):
+            raise ConfigError("events", events, "must be a service_pkg.events.EventBus or None")
+        self._events = events if events is not None else current_events()
         self._config = config or SchedulerConfig()
         self._clock: Clock = clock or SystemClock()
         self._wall_clock = wall_clock or time.time
@@ -114,6 +143,11 @@ class Scheduler:
         return self._state
 
     @property
+    def events(self) -> EventBus:
+        """The bus this scheduler publishes its :class:`~service_pkg.events.JobRun` events on."""
+        return self._events
+
+    @property
     def jobs(self) -> tuple[JobConfig, ...]:
         """The declared jobs, in the order they were added."""
         return tuple(job.config for job in self._jobs.values())
@@ -143,7 +177,12 @@ class Scheduler:
                 log.warning("scheduler already started", extra={"scheduler": self._config.name})
                 return
             engine = Engine(
-                self._jobs.values(), self._config, self._clock, self._wall_clock, self._election
+                self._jobs.values(),
+                self._config,
+                self._clock,
+                self._wall_clock,
+                self._election,
+                events=self._events,
             )
             engine.start()
             self._engine = engine
@@ -156,7 +195,8 @@ class Scheduler:
         """Stop (Go ``Stop``) and report what happened to the runs in progress.
 
         Args:
-            reason: Why, for the log lines (the component passes its ``ShutdownReason``).
+            reason: Why, for the log lines; when ``None``, the reason of the application's
+                stop in progress (:func:`service_pkg.app.current_shutdown_reason`), if any.
 
         Returns:
             The report of this stop; an empty one if the scheduler was not running.
@@ -169,6 +209,9 @@ class Scheduler:
                 return StopReport()
             self._state = SchedulerState.STOPPING
             self._stopping = asyncio.get_running_loop().create_future()
+            if reason is None:
+                app_reason = current_shutdown_reason()
+                reason = None if app_reason is None else str(app_reason)
             extra = {"scheduler": self._config.name, "reason": reason}
             log.info("scheduler stopping", extra=extra)
             try:
@@ -203,11 +246,15 @@ class Scheduler:
             self._abandoned.append(abandoned)
 
     async def aclose(self) -> None:
-        """:meth:`stop`, discarding the report."""
+        """Stop, as :meth:`stop`, discarding the report; idempotent.
+
+        Under an :class:`~service_pkg.Application` the log lines carry its shutdown reason
+        (read from :func:`service_pkg.app.current_shutdown_reason`).
+        """
         await self.stop()
 
     async def __aenter__(self) -> Self:
-        """Start; the scheduler runs inside the block."""
+        """Start (see :meth:`start`) and return the scheduler; it runs inside the block."""
         await self.start()
         return self
 
@@ -219,6 +266,30 @@ class Scheduler:
     ) -> None:
         """Stop."""
         await self.aclose()
+
+    def check_dispatcher(self) -> None:
+        """Return when the dispatcher runs; the ``scheduler`` component's health check.
+
+        Failing, skipped or hung jobs do not make it fail: they are the jobs' business (their
+        counters and events say so). Only a scheduler that no longer dispatches does.
+
+        Raises:
+            DispatcherError: the scheduler is not running, or its dispatcher crashed
+                (``__cause__`` is the crash; it was logged as ``scheduler dispatcher
+                crashed``), so no slot fires until the scheduler is restarted.
+        """
+        engine, name = self._engine, self._config.name
+        if engine is None or self._state is not SchedulerState.RUNNING:
+            raise DispatcherError(
+                f"scheduler {name!r}: not running, no job is dispatched "
+                f"(got state {self._state.value!r})"
+            )
+        if not engine.dispatching:
+            crash = engine.crash
+            raise DispatcherError(
+                f"scheduler {name!r}: dispatcher crashed, no job is dispatched until a "
+                f"restart (got {crash!r})"
+            ) from crash
 
     def stats(self) -> SchedulerStats:
         """A snapshot of the counters of every job and of the runs in progress."""

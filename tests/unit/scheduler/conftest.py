@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from service_pkg.events import EventBus
 from service_pkg.scheduler import JobConfig, RunContext, Scheduler, SchedulerConfig, StopReport
 from service_pkg.testing import ManualClock
 
@@ -99,10 +100,24 @@ async def _ignore_cancel(clock: ManualClock) -> None:
             continue
 
 
+class BreakableWall:
+    """A wall clock that follows the manual clock until it is broken, then raises."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.broken = False
+
+    def __call__(self) -> float:
+        if self.broken:
+            raise OSError("wall clock unavailable")
+        return WALL0 + self.clock.monotonic()
+
+
 def make(
     clock: ManualClock,
     *jobs: JobConfig,
     wall: bool = False,
+    events: EventBus | None = None,
     **config: object,
 ) -> Scheduler:
     """A scheduler on the manual clock (and a wall clock that follows it, if asked)."""
@@ -110,6 +125,7 @@ def make(
         SchedulerConfig(**config),  # type: ignore[arg-type]
         clock=clock,
         wall_clock=(lambda: WALL0 + clock.monotonic()) if wall else None,
+        events=events,
     )
     for job in jobs:
         sched.add(job)

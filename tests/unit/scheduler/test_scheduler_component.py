@@ -8,7 +8,14 @@ import pytest
 from dependency_injector import containers, providers
 
 from service_pkg import Component, Priority
-from service_pkg.scheduler import Every, JobConfig, Scheduler, SchedulerConfig, scheduler
+from service_pkg.scheduler import (
+    Every,
+    JobConfig,
+    Scheduler,
+    SchedulerConfig,
+    SchedulerState,
+    scheduler,
+)
 from service_pkg.testing import ManualClock, ManualElection, manual_election, run_components
 
 from .conftest import Runs, advance, settle
@@ -35,6 +42,39 @@ async def test_component_runs_jobs_and_stops_with_the_application(
     assert len(runs.ctxs) == 2
     [stopping] = [r for r in caplog.records if r.message == "scheduler stopping"]
     assert (stopping.__dict__["scheduler"], stopping.__dict__["reason"]) == ("etl", "requested")
+
+
+def test_factory_returns_the_unstarted_scheduler_with_its_jobs(runs: Runs) -> None:
+    """scheduler(...) only builds: the Component starts it (async with) and stops it."""
+    jobs = [JobConfig(name=n, func=runs.job(), trigger=Every(1)) for n in ("a", "b")]
+    sched = scheduler(SchedulerConfig(name="etl"), jobs)
+    assert (sched.state, [j.name for j in sched.jobs]) == (SchedulerState.STOPPED, ["a", "b"])
+
+
+async def test_component_stop_logs_the_application_shutdown_reason(
+    clock: ManualClock, runs: Runs, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stopped by the application, the scheduler's stop lines carry its ShutdownReason."""
+    caplog.set_level(logging.INFO, "service_pkg.scheduler")
+
+    class Container(containers.DeclarativeContainer):
+        election_ = Component(manual_election)
+        jobs_ = Component(
+            scheduler,
+            None,
+            [JobConfig(name="j", func=runs.job(), trigger=Every(1))],
+            clock=providers.Object(clock),
+            leader=election_,
+        )
+
+    container = Container()
+    async with run_components(container):
+        container.election_().take()
+        await settle()
+        container.election_().lose()
+        await settle()
+    reasons = [r.__dict__["reason"] for r in caplog.records if r.message == "scheduler stopped"]
+    assert reasons == ["leadership_lost"]
 
 
 async def test_run_is_fenced_when_the_election_says_not_leader(

@@ -225,10 +225,11 @@ def test_add_needs_a_job_config(clock: ManualClock) -> None:
         ({"config": {"name": "x"}}, "config"),
         ({"clock": "now"}, "clock"),
         ({"election": object()}, "election"),
+        ({"events": []}, "events"),
     ],
 )
 def test_bad_scheduler_argument_is_a_config_error(kwargs: dict[str, Any], field: str) -> None:
-    """Scheduler() checks its config, clock and election."""
+    """Scheduler() checks its config, clock, election and event bus."""
     config = kwargs.pop("config", None)
     with pytest.raises(ConfigError) as info:
         Scheduler(config, **kwargs)

@@ -281,3 +281,31 @@ async def test_running_scheduler_collected_by_the_gc_warns(clock: ManualClock, r
     with pytest.warns(ResourceWarning, match="garbage-collected while running"):
         del sched  # no reference cycle: collected right here
     await engine.stop()
+
+
+async def test_aclose_is_idempotent(clock: ManualClock, runs: Runs) -> None:
+    """aclose() stops a running scheduler; a second aclose() (and __aexit__ after it) is a no-op."""
+    sched = make(clock, JobConfig(name="j", func=runs.job(hang=True), trigger=Every(1)))
+    async with sched:
+        await advance(clock, 1)
+        await sched.aclose()
+        assert sched.state is SchedulerState.STOPPED
+        await sched.aclose()
+    assert sched.stats().jobs["j"].cancelled == 1
+
+
+async def test_aclose_ends_every_task_the_scheduler_owns(clock: ManualClock, runs: Runs) -> None:
+    """After aclose() no task of the scheduler is left: dispatcher, clock sleepers and runs."""
+    jobs = [
+        JobConfig(name="hung", func=runs.job(hang=True), trigger=Every(1), deadline=30),
+        JobConfig(name="slow", func=runs.job(takes=5), trigger=Every(1), stop_mode=GRACEFUL),
+        JobConfig(name="idle", func=runs.job(), trigger=Every(3600)),
+    ]
+    sched = make(clock, *jobs, max_concurrent_runs=2)
+    await sched.start()
+    await advance(clock, 1)
+    assert len(asyncio.all_tasks()) > 1
+    stopping = await begin_stop(sched)
+    await advance(clock, 5)
+    await stopping
+    assert asyncio.all_tasks() == {asyncio.current_task()}
