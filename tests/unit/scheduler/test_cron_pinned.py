@@ -26,6 +26,7 @@ from service_pkg.scheduler._cron import (
     parse_go_duration,
     parse_spec,
 )
+from tests.unit.scheduler.helpers import ts, walk
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -44,22 +45,6 @@ def local_zone(request: pytest.FixtureRequest) -> Iterator[str]:
         else:
             os.environ["TZ"] = before
         time.tzset()
-
-
-def ts(*args: int, tz: object = UTC) -> float:
-    return datetime(*args, tzinfo=tz).timestamp()  # type: ignore[arg-type,misc]
-
-
-def walk(trigger: Cron, start_wall: float, count: int) -> list[float]:
-    """Wall times of the first ``count`` slots, firing each one on time (now == wall)."""
-    cursor = trigger.cursor()
-    due = cursor.first(start_wall, start_wall, run_immediately=False)
-    slots: list[float] = []
-    while due is not None and len(slots) < count:
-        slots.append(due)
-        _, missed, due = cursor.advance(due, due, due)
-        assert missed == 0
-    return slots
 
 
 def weekdays(slots: list[float], tz: object = UTC) -> set[int]:
