@@ -230,9 +230,9 @@ def test_add_needs_a_job_config(clock: ManualClock) -> None:
 )
 def test_bad_scheduler_argument_is_a_config_error(kwargs: dict[str, Any], field: str) -> None:
     """Scheduler() checks its config, clock, election and event bus."""
-    config = kwargs.pop("config", None)
+    rest = {k: v for k, v in kwargs.items() if k != "config"}  # the parameter set is shared
     with pytest.raises(ConfigError) as info:
-        Scheduler(config, **kwargs)
+        Scheduler(kwargs.get("config"), **rest)
     assert info.value.field == field
 
 
