@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from service_pkg.app._state import RunState
 from service_pkg.events import (
@@ -23,64 +25,58 @@ __all__ = ("KINDS", "log_event", "subscribe_log")
 
 log = logging.getLogger("service_pkg.app")
 
-KINDS: tuple[type[Event], ...] = (
-    ApplicationStateChanged,
-    ComponentOverridden,
-    ComponentStartFailed,
-    ComponentStarted,
-    ComponentStarting,
-    ComponentStopFailed,
-    ComponentStopped,
-    ComponentStopping,
-    StartAborted,
-)
-
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
 
 
-def log_event(event: Event) -> None:  # noqa: C901, PLR0912 - one branch per event kind, flat
-    """Write the log line of one lifecycle event (see the table in docs/lifecycle.md)."""
-    if isinstance(event, ComponentStarting):
-        if log.isEnabledFor(logging.INFO):
-            log.info("component starting", extra={"component": event.component})
-    elif isinstance(event, ComponentStarted):
-        if log.isEnabledFor(logging.INFO):
-            log.info(
-                "component started",
-                extra={"component": event.component, "duration_ms": _ms(event.duration)},
-            )
-    elif isinstance(event, ComponentStartFailed):
-        log.error(
-            "component start failed",
-            exc_info=event.error,
+def _starting(event: ComponentStarting) -> None:
+    if log.isEnabledFor(logging.INFO):
+        log.info("component starting", extra={"component": event.component})
+
+
+def _started(event: ComponentStarted) -> None:
+    if log.isEnabledFor(logging.INFO):
+        log.info(
+            "component started",
             extra={"component": event.component, "duration_ms": _ms(event.duration)},
         )
-    elif isinstance(event, ComponentStopping):
-        if log.isEnabledFor(logging.INFO):
-            log.info(
-                "component stopping",
-                extra={"component": event.component, "reason": event.reason.value},
-            )
-    elif isinstance(event, ComponentStopped):
-        if log.isEnabledFor(logging.INFO):
-            log.info(
-                "component stopped",
-                extra={"component": event.component, "duration_ms": _ms(event.duration)},
-            )
-    elif isinstance(event, ComponentStopFailed):
-        extra = {"component": event.component, "duration_ms": _ms(event.duration)}
-        if event.timed_out:
-            log.error("component stop timed out", extra=extra)
-        else:
-            log.error("component stop failed", exc_info=event.error, extra=extra)
-    elif isinstance(event, ComponentOverridden):
-        log.info("component overridden", extra={"component": event.component})
-    elif isinstance(event, StartAborted):
-        _log_aborted(event)
-    elif isinstance(event, ApplicationStateChanged):
-        _log_state(event)
+
+
+def _start_failed(event: ComponentStartFailed) -> None:
+    log.error(
+        "component start failed",
+        exc_info=event.error,
+        extra={"component": event.component, "duration_ms": _ms(event.duration)},
+    )
+
+
+def _stopping(event: ComponentStopping) -> None:
+    if log.isEnabledFor(logging.INFO):
+        log.info(
+            "component stopping",
+            extra={"component": event.component, "reason": event.reason.value},
+        )
+
+
+def _stopped(event: ComponentStopped) -> None:
+    if log.isEnabledFor(logging.INFO):
+        log.info(
+            "component stopped",
+            extra={"component": event.component, "duration_ms": _ms(event.duration)},
+        )
+
+
+def _stop_failed(event: ComponentStopFailed) -> None:
+    extra = {"component": event.component, "duration_ms": _ms(event.duration)}
+    if event.timed_out:
+        log.error("component stop timed out", extra=extra)
+    else:
+        log.error("component stop failed", exc_info=event.error, extra=extra)
+
+
+def _overridden(event: ComponentOverridden) -> None:
+    log.info("component overridden", extra={"component": event.component})
 
 
 def _log_state(event: ApplicationStateChanged) -> None:
@@ -118,6 +114,29 @@ def _one_line(error: BaseException) -> str:
         root = root.__cause__
     text = str(root).splitlines()[0] if str(root) else ""
     return f"{type(root).__name__}: {text}" if text else type(root).__name__
+
+
+_WRITERS: dict[type[Event], Callable[[Any], None]] = {
+    ComponentStarting: _starting,
+    ComponentStarted: _started,
+    ComponentStartFailed: _start_failed,
+    ComponentStopping: _stopping,
+    ComponentStopped: _stopped,
+    ComponentStopFailed: _stop_failed,
+    ComponentOverridden: _overridden,
+    StartAborted: _log_aborted,
+    ApplicationStateChanged: _log_state,
+}
+"""One writer per event class: a dict lookup per event (a component start emits two)."""
+
+KINDS = tuple(_WRITERS)
+
+
+def log_event(event: Event) -> None:
+    """Write the log line of one lifecycle event (see the table in docs/lifecycle.md)."""
+    writer = _WRITERS.get(type(event))
+    if writer is not None:
+        writer(event)
 
 
 def subscribe_log(bus: EventBus) -> None:
