@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from service_pkg.app import Plan, RunState, Runtime, build_plan
 from service_pkg.events import Event, EventBus, Subscriber
+from service_pkg.exceptions import ConfigError
 from service_pkg.health import ComponentHealth, HealthReport, HealthStatus
 from service_pkg.readiness import ReadinessBarrier, ReadinessConfig
 
@@ -77,10 +78,20 @@ class FakeRuntime(Runtime):
         error: str | None = None,
         affects_readiness: bool = True,
     ) -> None:
-        """Add or replace the entry of component ``name``."""
+        """Add or replace the entry of component ``name``.
+
+        Raises:
+            ConfigError: ``status`` is not one of ``ok``, ``failed``, ``standby``, ``stopped``.
+        """
+        try:
+            parsed = HealthStatus(status)
+        except ValueError:
+            raise ConfigError(
+                "status", status, "must be one of ok, failed, standby, stopped"
+            ) from None
         self._entries[name] = ComponentHealth(
             name=name,
-            status=HealthStatus(status),
+            status=parsed,
             error=error,
             affects_readiness=affects_readiness,
         )

@@ -105,3 +105,11 @@ async def test_fake_runtime_delivers_emitted_events() -> None:
     fake.subscribe(seen.append)
     fake.emit(ComponentStarted(component="x", duration=0.0))
     assert seen == [ComponentStarted(component="x", duration=0.0)]
+
+
+def test_fake_runtime_refuses_an_unknown_status() -> None:
+    """set_health() with a status that does not exist is a ConfigError naming status."""
+    from service_pkg.exceptions import ConfigError  # noqa: PLC0415
+
+    with pytest.raises(ConfigError, match="status: must be one of ok, failed, standby, stopped"):
+        FakeRuntime().set_health("db", "broken")
