@@ -8,6 +8,9 @@ subscribers of this one stream, not separate mechanisms.
 
 Delivery is synchronous, in the emitting task, in subscription order: a subscriber sees an
 event before the emitter goes on, so a counter read right after ``await app.stop()`` is exact.
+Every subscriber gets the same event object: treat it as read-only. (Events are plain slotted
+dataclasses, not frozen ones: a frozen dataclass costs three times as much to build, and
+the scheduler builds one per job run.)
 A subscriber must therefore be quick and must not block; one that raises is logged (logger
 ``service_pkg.events``) and skipped, and never breaks the lifecycle or a job.
 
@@ -67,7 +70,7 @@ __all__ = (
 log = logging.getLogger("service_pkg.events")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Event:
     """Base of every event; match on the subclass."""
 
@@ -75,21 +78,21 @@ class Event:
 # -- components and the application ------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ComponentStarting(Event):
     """A component's start begins (its dependencies are started)."""
 
     component: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ComponentOverridden(Event):
     """A component is overridden by a non-component (a test double): nothing starts for it."""
 
     component: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ComponentStarted(Event):
     """A component started; its value is available to dependents."""
 
@@ -97,7 +100,7 @@ class ComponentStarted(Event):
     duration: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ComponentStartFailed(Event):
     """A component's start raised or timed out (``timed_out``); a rollback follows."""
 
@@ -107,7 +110,7 @@ class ComponentStartFailed(Event):
     timed_out: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ComponentStopping(Event):
     """A component (or ``on_shutdown`` hook) is about to stop, and why."""
 
@@ -115,7 +118,7 @@ class ComponentStopping(Event):
     reason: ShutdownReason
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ComponentStopped(Event):
     """A component (or hook) stopped cleanly."""
 
@@ -124,7 +127,7 @@ class ComponentStopped(Event):
     reason: ShutdownReason
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ComponentStopFailed(Event):
     """A component's (or hook's) stop raised or ran past its timeout (``timed_out``)."""
 
@@ -135,7 +138,7 @@ class ComponentStopFailed(Event):
     timed_out: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ApplicationStateChanged(Event):
     """The application moved from ``old`` to ``new``.
 
@@ -149,7 +152,7 @@ class ApplicationStateChanged(Event):
     duration: float = 0.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class StartAborted(Event):
     """A start failed or was interrupted and everything already started was stopped again.
 
@@ -163,7 +166,7 @@ class StartAborted(Event):
     rolled_back: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ReadinessChanged(Event):
     """The readiness barrier changed: ``ready`` is the new value.
 
@@ -175,7 +178,7 @@ class ReadinessChanged(Event):
     cause: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class HealthChecked(Event):
     """A health round finished (a coalesced or cached answer emits nothing)."""
 
@@ -185,7 +188,7 @@ class HealthChecked(Event):
 # -- leadership and stores ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class LeadershipChanged(Event):
     """An election took (``TAKEN``) or lost (``LOST``) leadership.
 
@@ -208,7 +211,7 @@ class RenewOutcome(enum.StrEnum):
     TIMED_OUT = "timed_out"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ElectionRenewed(Event):
     """A leader's renewal came back (or failed).
 
@@ -222,7 +225,7 @@ class ElectionRenewed(Event):
     margin: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class StoreReconnected(Event):
     """A component's connection to its store was re-established after an error.
 
@@ -254,7 +257,7 @@ class JobOutcome(enum.StrEnum):
     (queued for the concurrency cap, deferred, or created a moment before the stop)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class JobRun(Event):
     """One slot of a job ended.
 
