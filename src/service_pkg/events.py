@@ -295,7 +295,7 @@ class EventBus:
     Subscribing or unsubscribing while an event is delivered takes effect from the next event.
     """
 
-    __slots__ = ("_all", "_frozen", "_kinds", "_subscribers")
+    __slots__ = ("_all", "_conditional", "_conditional_all", "_frozen", "_kinds", "_subscribers")
 
     def __init__(self, *, frozen: bool = False) -> None:
         """Create a bus; a ``frozen`` bus refuses subscribers (see :data:`NO_EVENTS`)."""
@@ -303,6 +303,8 @@ class EventBus:
         self._frozen = frozen
         self._all = False
         self._kinds: frozenset[type[Event]] = frozenset()
+        self._conditional: dict[type[Event], tuple[Callable[[], bool], ...]] = {}
+        self._conditional_all: tuple[Callable[[], bool], ...] = ()
 
     def __repr__(self) -> str:
         """Show the number of subscribers."""
@@ -317,22 +319,39 @@ class EventBus:
         """Whether a subscriber would receive an event of class ``kind``.
 
         Emitters check it before building an event, so an event nobody listens to costs one
-        set lookup (the lifecycle log listens to component events, not to job runs).
+        set lookup (the lifecycle log listens to component events, not to job runs). A
+        subscription made with ``when=`` counts only while its ``when()`` is true.
         """
-        return self._all or kind in self._kinds
+        if self._all or kind in self._kinds:
+            return True
+        conditions = self._conditional.get(kind, self._conditional_all)
+        # The empty case first: it is the scheduler's hot path while nobody listens.
+        return bool(conditions) and any(when() for when in conditions)
 
-    def subscribe(self, fn: Subscriber, *kinds: type[Event]) -> Callable[[], None]:
+    def subscribe(
+        self,
+        fn: Subscriber,
+        *kinds: type[Event],
+        when: Callable[[], bool] | None = None,
+    ) -> Callable[[], None]:
         """Call ``fn(event)`` for every event (or every event of ``kinds``) from now on.
+
+        With ``when``, only while ``when()`` is true: the lifecycle log subscribes its INFO
+        lines with ``when=lambda: log.isEnabledFor(logging.INFO)``, so with INFO off (and no
+        other subscriber) those events are not even built.
 
         Returns:
             The unsubscribe handle; calling it again does nothing.
 
         Raises:
-            TypeError: ``fn`` is not callable or a kind is not an :class:`Event` class.
+            TypeError: ``fn`` or ``when`` is not callable, or a kind is not an
+                :class:`Event` class.
             RuntimeError: this is :data:`NO_EVENTS`.
         """
         if not callable(fn):
             raise TypeError(f"subscriber: must be callable (got {fn!r})")
+        if when is not None and not callable(when):
+            raise TypeError(f"when: must be callable (got {when!r})")
         for kind in kinds:
             given: object = kind  # callers may not be type-checked
             if not (isinstance(given, type) and issubclass(given, Event)):
@@ -342,7 +361,7 @@ class EventBus:
                 "NO_EVENTS takes no subscribers: subscribe on the application's bus "
                 "(app.events or runtime.subscribe) or pass events= to the component",
             )
-        subscription = _Subscription(fn, kinds)
+        subscription = _Subscription(fn, kinds, when)
         self._subscribers = (*self._subscribers, subscription)
         self._index()
 
@@ -357,6 +376,8 @@ class EventBus:
         for subscription in self._subscribers:
             if subscription.kinds is not None and not isinstance(event, subscription.kinds):
                 continue
+            if subscription.when is not None and not subscription.when():
+                continue
             try:
                 subscription.fn(event)
             except Exception:  # a broken observer must never break the lifecycle
@@ -366,23 +387,36 @@ class EventBus:
                 )
 
     def _index(self) -> None:
-        self._all = any(s.kinds is None for s in self._subscribers)
+        always = [s for s in self._subscribers if s.when is None]
+        sometimes = [s for s in self._subscribers if s.when is not None]
+        self._all = any(s.kinds is None for s in always)
         self._kinds = frozenset(
-            sub
-            for s in self._subscribers
-            for kind in s.kinds or ()
-            for sub in _with_subclasses(kind)
+            sub for s in always for kind in s.kinds or () for sub in _with_subclasses(kind)
         )
+        self._conditional_all = tuple(s.when for s in sometimes if s.kinds is None and s.when)
+        conditional: dict[type[Event], list[Callable[[], bool]]] = {}
+        for s in sometimes:
+            assert s.when is not None  # noqa: S101 - by the filter above
+            for kind in s.kinds or ():
+                for sub in _with_subclasses(kind):
+                    conditional.setdefault(sub, list(self._conditional_all)).append(s.when)
+        self._conditional = {k: tuple(v) for k, v in conditional.items()}
 
 
 class _Subscription:
     """One subscribe() call: the same callable may subscribe twice and leave once each."""
 
-    __slots__ = ("fn", "kinds")
+    __slots__ = ("fn", "kinds", "when")
 
-    def __init__(self, fn: Subscriber, kinds: tuple[type[Event], ...]) -> None:
+    def __init__(
+        self,
+        fn: Subscriber,
+        kinds: tuple[type[Event], ...],
+        when: Callable[[], bool] | None,
+    ) -> None:
         self.fn = fn
         self.kinds: tuple[type[Event], ...] | None = kinds or None
+        self.when = when
 
 
 def _with_subclasses(kind: type[Event]) -> set[type[Event]]:

@@ -131,6 +131,9 @@ _WRITERS: dict[type[Event], Callable[[Any], None]] = {
 
 KINDS = tuple(_WRITERS)
 
+_INFO_ONLY = (ComponentStarting, ComponentStarted, ComponentStopping, ComponentStopped)
+"""The per-component INFO lines: with INFO off nobody needs these events built."""
+
 
 def log_event(event: Event) -> None:
     """Write the log line of one lifecycle event (see the table in docs/lifecycle.md)."""
@@ -141,4 +144,5 @@ def log_event(event: Event) -> None:
 
 def subscribe_log(bus: EventBus) -> None:
     """Make the lifecycle log a subscriber of ``bus`` (lifecycle events only)."""
-    bus.subscribe(log_event, *KINDS)
+    bus.subscribe(log_event, *_INFO_ONLY, when=lambda: log.isEnabledFor(logging.INFO))
+    bus.subscribe(log_event, *(k for k in KINDS if k not in _INFO_ONLY))

@@ -261,3 +261,36 @@ async def test_components_see_the_application_bus_while_they_start() -> None:
     async with app:
         pass
     assert seen == [app.events]
+
+
+def test_conditional_subscription_counts_only_while_its_condition_holds() -> None:
+    """A `when=` subscriber is wanted and called only while when() is true."""
+    bus = EventBus()
+    on = {"value": False}
+    seen: list[Event] = []
+    bus.subscribe(seen.append, ComponentStarting, when=lambda: on["value"])
+    assert not bus.wants(ComponentStarting)
+    bus.emit(ComponentStarting(component="a"))
+    on["value"] = True
+    assert bus.wants(ComponentStarting)
+    bus.emit(ComponentStarting(component="b"))
+    assert seen == [ComponentStarting(component="b")]
+
+
+async def test_lifecycle_log_builds_no_info_events_while_info_is_off(
+    rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the app logger at WARNING and no subscriber, component start events are unwanted."""
+    import logging  # noqa: PLC0415
+
+    class C(containers.DeclarativeContainer):
+        db = Component(rec.factory("db"))
+
+    caplog.set_level(logging.WARNING, "service_pkg.app")
+    app = Application(C(), install_signals=False)
+    assert (app.events.wants(ComponentStarting), app.events.wants(ComponentStartFailed)) == (
+        False,
+        True,
+    )
+    caplog.set_level(logging.INFO, "service_pkg.app")
+    assert app.events.wants(ComponentStarting)
