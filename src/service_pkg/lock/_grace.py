@@ -15,8 +15,9 @@ def grace_left_ms(ttl_ms: int, uptime: float) -> int:
 
     A store up for less than one lease may have restarted without a holder's key, and that
     holder's lease ends one lease after the restart at the latest. Zero or less: no grace.
-    Redis reports its uptime in whole seconds, rounded down, so there the grace errs long
-    (by less than a second), never short; the acquire script computes the same.
+    The in-memory store knows its uptime exactly. Redis reports whole seconds that can be
+    almost one second ahead of the real time since its start, so the acquire script counts
+    one second less (the grace errs long there, by under two seconds, never short).
     """
     return math.ceil(ttl_ms - uptime * 1000)
 

@@ -28,10 +28,12 @@ end
 if ARGV[3] == '1' then
   -- Evidence of data loss: a server up for less than one lease may have restarted without
   -- the key while a holder still believes it leads; that holder's lease ends at the latest
-  -- one lease after the restart. Whole seconds, rounded down: the grace errs long, never short.
+  -- one lease after the restart. Redis counts its uptime as the difference of two truncated
+  -- second counters, so it can read 1 a few ms after the start: one second less is what is
+  -- sure to have passed, and the grace errs long (by under 2 s), never short.
   local info = redis.call('INFO', 'server')
   local uptime = tonumber(string.match(info, 'uptime_in_seconds:(%d+)') or '0')
-  local left = tonumber(ARGV[2]) - uptime * 1000
+  local left = tonumber(ARGV[2]) - math.max(uptime - 1, 0) * 1000
   if left > 0 then
     return {3, left, uptime}
   end

@@ -278,8 +278,8 @@ class TestRestartGrace:
         assert not grace.acquired
         assert 0 < grace.ttl_ms <= GRACE_TTL * 1000
         assert (await other.acquire()).status is AcquireStatus.GRACE
-        await backend.elapse(grace.ttl_ms / 1000)
-        after = await lock.acquire()
+        # Redis's whole-second uptime can refuse once more (the grace errs long, never short).
+        after = await acquire_after_grace(backend, lock)
         assert after.status is AcquireStatus.ACQUIRED
         assert after.epoch > held.epoch
 
