@@ -149,8 +149,9 @@ class Application(Runtime):
         self._health = HealthRunner(
             lambda: collect_probes(self._probe_plan(), self._steps, self._supervisors),
             self._readiness.is_ready,
-            # A component that starts or stops (a gated group too) makes a cached report stale.
-            lambda: self._steps.changes,
+            # A component that starts or stops (a gated group too), a state or a readiness
+            # change makes a cached report stale.
+            lambda: (self._steps.changes, self._state, self._readiness.is_ready()),
             self._bus,
             max_age=seconds("health_max_age", health_max_age, allow_zero=True),
         )
@@ -503,7 +504,6 @@ class Application(Runtime):
         self._state = new
         now = time.perf_counter()
         duration, self._entered = now - self._entered, now
-        self._health.invalidate()
         reason = None if new in {RunState.STARTING, RunState.RUNNING} else self._reason
         self._bus.emit(ApplicationStateChanged(old=old, new=new, reason=reason, duration=duration))
 
@@ -516,7 +516,6 @@ class Application(Runtime):
         else:
             self._readiness.set_not_ready()
         if self._readiness.is_ready() != was:
-            self._health.invalidate()
             self._bus.emit(ReadinessChanged(ready=ready, cause=cause))
 
     def _finish_stop(self) -> None:

@@ -90,14 +90,14 @@ class HealthRunner:
 
     ``probes()`` is called at the start of each round and describes every component as the
     application sees it then; ``lifecycle_ready()`` gives the barrier's value; a report is
-    stale as soon as ``generation()`` (the count of component starts and stops) moved on.
+    stale as soon as ``generation()`` returns something else than when its round began.
     """
 
     def __init__(
         self,
         probes: Callable[[], Sequence[HealthProbe]],
         lifecycle_ready: Callable[[], bool],
-        generation: Callable[[], int],
+        generation: Callable[[], object],
         bus: EventBus,
         *,
         max_age: float,
@@ -109,11 +109,7 @@ class HealthRunner:
         self._max_age = max_age
         self._round: asyncio.Task[HealthReport] | None = None
         self._last: HealthReport | None = None
-        self._last_generation = -1
-
-    def invalidate(self) -> None:
-        """Forget the cached report (the set of running components changed)."""
-        self._last = None
+        self._last_generation: object = None
 
     async def report(self) -> HealthReport:
         """A report no older than ``max_age``; one round at a time, shared by every caller."""

@@ -77,16 +77,6 @@ class GroupSupervisor:
         return self._members
 
     @property
-    def running(self) -> bool:
-        """Whether the group runs (it started on the last ``TAKEN``)."""
-        return self._running
-
-    @property
-    def failures(self) -> int:
-        """Consecutive failed starts; 0 after a start succeeds."""
-        return self._failures
-
-    @property
     def failure(self) -> str | None:
         """Why the last start failed and when it is retried; ``None`` once a start succeeds."""
         return self._failure

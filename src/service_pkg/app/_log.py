@@ -30,17 +30,17 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
 
 
+# The four per-component INFO writers run only while INFO is on: subscribe_log gates them
+# with when=, so they need no level check of their own.
 def _starting(event: ComponentStarting) -> None:
-    if log.isEnabledFor(logging.INFO):
-        log.info("component starting", extra={"component": event.component})
+    log.info("component starting", extra={"component": event.component})
 
 
 def _started(event: ComponentStarted) -> None:
-    if log.isEnabledFor(logging.INFO):
-        log.info(
-            "component started",
-            extra={"component": event.component, "duration_ms": _ms(event.duration)},
-        )
+    log.info(
+        "component started",
+        extra={"component": event.component, "duration_ms": _ms(event.duration)},
+    )
 
 
 def _start_failed(event: ComponentStartFailed) -> None:
@@ -52,19 +52,17 @@ def _start_failed(event: ComponentStartFailed) -> None:
 
 
 def _stopping(event: ComponentStopping) -> None:
-    if log.isEnabledFor(logging.INFO):
-        log.info(
-            "component stopping",
-            extra={"component": event.component, "reason": event.reason.value},
-        )
+    log.info(
+        "component stopping",
+        extra={"component": event.component, "reason": event.reason.value},
+    )
 
 
 def _stopped(event: ComponentStopped) -> None:
-    if log.isEnabledFor(logging.INFO):
-        log.info(
-            "component stopped",
-            extra={"component": event.component, "duration_ms": _ms(event.duration)},
-        )
+    log.info(
+        "component stopped",
+        extra={"component": event.component, "duration_ms": _ms(event.duration)},
+    )
 
 
 def _stop_failed(event: ComponentStopFailed) -> None:

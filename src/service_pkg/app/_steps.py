@@ -24,7 +24,7 @@ from service_pkg.events import (
 )
 from service_pkg.exceptions import ComponentStopError, ComponentTimeoutError, StartError
 
-__all__ = ("Hook", "HookSpec", "Steps", "elapsed_ms")
+__all__ = ("Hook", "HookSpec", "Steps")
 
 Hook = Callable[[], object]
 
@@ -54,7 +54,7 @@ class Steps:
         self.late_errors: list[Exception] = []
         self.bus = bus
         self.changes = 0
-        """Count of starts and stops attempted (cached health reports older than that are stale)."""
+        """Count of starts and stops run so far: a health report from before a change is stale."""
 
     def value(self, name: str) -> Any:
         """The started value (or override) of a component."""
@@ -196,8 +196,3 @@ async def _call_hook(fn: Hook) -> None:
 
 def _elapsed(began: float) -> float:
     return time.perf_counter() - began
-
-
-def elapsed_ms(began: float) -> float:
-    """Milliseconds since ``began`` (a ``perf_counter`` reading), rounded to 1 µs."""
-    return round((time.perf_counter() - began) * 1000, 3)
