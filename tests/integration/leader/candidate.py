@@ -12,8 +12,6 @@ SIGUSR1 blocks the event loop for STALL seconds with ``time.sleep`` (scenario S8
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 import sys
 import time
@@ -24,14 +22,7 @@ from dependency_injector import containers, providers
 from service_pkg import Application, Component
 from service_pkg.leader import LeaderConfig, LeaderEvent, LockElection, leader_election
 from service_pkg.redis import RedisConfig, redis_client
-
-PID = os.getpid()
-
-
-def emit(event: str, **fields: object) -> None:
-    line = {"ev": event, "pid": PID, "t": time.monotonic(), **fields}
-    sys.stdout.write(json.dumps(line) + "\n")
-    sys.stdout.flush()
+from tests.integration.leader.child import emit, serve_announcing
 
 
 async def actor(election: LockElection) -> AsyncIterator[None]:
@@ -88,16 +79,7 @@ def main(port: int, expiration: float, grace: bool, stall: float) -> int:
 
         loop.add_signal_handler(signal.SIGUSR1, stall_loop)
 
-        async def announce() -> None:
-            await app.readiness.wait_ready()
-            emit("ready")
-
-        announcer = asyncio.create_task(announce())
-        try:
-            return await app.serve()
-        finally:
-            announcer.cancel()
-            emit("exit")
+        return await serve_announcing(app)
 
     return asyncio.run(serve())
 

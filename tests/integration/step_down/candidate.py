@@ -11,11 +11,8 @@ seconds. JSON lines on stdout, ``t = time.monotonic()`` (system-wide on Linux):
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import sys
-import time
 from collections.abc import AsyncIterator
 
 from dependency_injector import containers, providers
@@ -24,14 +21,7 @@ from service_pkg import Application, Component
 from service_pkg.events import Event, LeadershipChanged
 from service_pkg.leader import LeaderConfig, LeaderEvent, LockElection, leader_election
 from service_pkg.redis import RedisConfig, redis_client
-
-PID = os.getpid()
-
-
-def emit(event: str, **fields: object) -> None:
-    line = {"ev": event, "pid": PID, "t": time.monotonic(), **fields}
-    sys.stdout.write(json.dumps(line) + "\n")
-    sys.stdout.flush()
+from tests.integration.leader.child import emit, serve_announcing
 
 
 class Resignations(logging.Handler):
@@ -83,19 +73,7 @@ def main(port: int, expiration: float, fail: bool, backoff: float) -> int:
 
     app.subscribe(transitions, LeadershipChanged)
 
-    async def serve() -> int:
-        async def announce() -> None:
-            await app.readiness.wait_ready()
-            emit("ready")
-
-        announcer = asyncio.create_task(announce())
-        try:
-            return await app.serve()
-        finally:
-            announcer.cancel()
-            emit("exit")
-
-    return asyncio.run(serve())
+    return asyncio.run(serve_announcing(app))
 
 
 if __name__ == "__main__":
