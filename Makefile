@@ -51,7 +51,7 @@ $(STAMP): pyproject.toml
 		exit 1; \
 	fi
 	$(PY) -m pip install --quiet --upgrade 'pip>=$(PIP_MIN)'
-	$(PY) -m pip install --quiet --editable '.[redis]' --group dev
+	$(PY) -m pip install --quiet --editable '.[all]' --group dev
 	@touch $@
 
 run: venv
