@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 from service_pkg._scaffold import Template, generate
+from service_pkg._scaffold._sources import template_files
 
 PROTO = b'syntax = "proto3";\npackage links.v1;\nservice Links { rpc Create (A) returns (B); }\n'
 GENERATED = b"""from example_service.proto.links.v1 import Links
@@ -73,3 +74,11 @@ def test_binary_files_and_executable_bits_are_kept(tmp_path: Path) -> None:
     generate("demo", tmp_path / "out", template=fake_template(tmp_path / "src"))
     assert (tmp_path / "out/demo/logo.bin").read_bytes() == BINARY
     assert (tmp_path / "out/scripts/uv.sh").stat().st_mode & 0o111
+
+
+def test_the_kits_own_test_protos_are_not_part_of_the_template(tmp_path: Path) -> None:
+    """protos/servicepkg/ (the kit's test services) stays out; the example's protos go in."""
+    for rel in ("protos/servicepkg/testing/v1/echo.proto", "protos/links/v1/links.proto"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(PROTO)
+    assert template_files(tmp_path) == ["protos/links/v1/links.proto"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ("KIT_PYPROJECT", "PACKAGED", "TEMPLATE_PATHS", "template_files")
+__all__ = ("KIT_PYPROJECT", "PACKAGED", "TEMPLATE_EXCLUDES", "TEMPLATE_PATHS", "template_files")
 
 TEMPLATE_PATHS = (
     "example_service",
@@ -22,9 +22,11 @@ TEMPLATE_PATHS = (
     "alembic.ini",
     "protos",
     "scripts/uv.sh",
-    "scripts/protos.sh",
 )
 """Paths relative to the checkout; the missing ones are skipped (they arrive with their issue)."""
+
+TEMPLATE_EXCLUDES = ("protos/servicepkg",)
+"""Parts of those paths that belong to the kit's own tests, not to the example."""
 
 PACKAGED = "template"
 """Folder of the template inside the installed ``service_pkg/_scaffold/`` package."""
@@ -49,7 +51,11 @@ def template_files(root: Path) -> list[str]:
                 rel = file.relative_to(root)
                 if not file.is_file() or _SKIP_DIRS.intersection(rel.parts):
                     continue
-                if file.suffix in _SKIP_SUFFIXES:
+                if file.suffix in _SKIP_SUFFIXES or _excluded(rel.as_posix()):
                     continue
                 found.append(rel.as_posix())
     return sorted(found)
+
+
+def _excluded(rel: str) -> bool:
+    return any(rel == e or rel.startswith(f"{e}/") for e in TEMPLATE_EXCLUDES)
