@@ -13,7 +13,14 @@ import pytest
 from dependency_injector import providers
 from service_pkg import Component
 from service_pkg.exceptions import ConfigError
-from service_pkg.testing import ManualClock, ManualElection, manual_election, run_components
+from service_pkg.testing import (
+    ComponentRunner,
+    ManualClock,
+    ManualElection,
+    eventually,
+    manual_election,
+    run_components,
+)
 
 from example_service.components import Ticker
 from example_service.containers import Container
@@ -43,22 +50,25 @@ async def test_heartbeat_ticks_with_the_clock() -> None:
         assert ticker.ticks == 2
 
 
-async def test_leader_job_runs_only_while_leader() -> None:
-    """The gated job starts on take() and is stopped on lose()."""
-    clock = ManualClock()
-    election = ManualElection()
-    container = make_container(clock, election)
-    seen: list[bool] = []
-    async with run_components(container) as app:
-        seen.append(container.leader_job.started)
-        election.take()
-        await clock.advance_and_settle(0)
-        seen.append(container.leader_job.started)
-        election.lose()
-        await clock.advance_and_settle(0)
-        seen.append(container.leader_job.started)
-        assert app.readiness.is_ready()
-    assert seen == [False, True, False]
+async def test_leader_job_runs_only_while_leader(
+    components: ComponentRunner, manual_clock: ManualClock, manual_leader: ManualElection
+) -> None:
+    """The gated job starts on take() and is stopped on lose() (the kit's pytest fixtures)."""
+    container = Container()
+    app = await components.start(
+        container,
+        overrides={
+            "settings": providers.Object(Settings(heartbeat_interval=1, leader_interval=2)),
+            "clock": providers.Object(manual_clock),
+            "election": Component(manual_election, manual_leader),
+        },
+    )
+    assert not container.leader_job.started
+    manual_leader.take()
+    await eventually(lambda: container.leader_job.started)
+    manual_leader.lose()
+    await eventually(lambda: not container.leader_job.started)
+    assert app.readiness.is_ready()
 
 
 def test_settings_read_the_environment() -> None:
