@@ -8,6 +8,7 @@
 #   make unit      unit tests only
 #   make test      venv + servers + lint + typing + the whole test suite (what CI runs)
 #   make bench     every benchmarks/*.py (BENCH_ARGS are passed to each)
+#   make migrate   alembic upgrade head on DATABASE_URL (default: the example's SQLite file)
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -35,7 +36,7 @@ ifdef CI
 export CI
 endif
 
-.PHONY: venv run servers lint typing unit test bench
+.PHONY: venv run servers lint typing unit test bench migrate
 
 venv: $(STAMP)
 
@@ -91,3 +92,8 @@ bench: venv
 		echo "=== $$f"; \
 		$(PY) "$$f" $(BENCH_ARGS) || exit 1; \
 	done
+
+# DATABASE_URL=postgresql://user:pw@host:5432/db make migrate; MIGRATE_TO=0001 picks a revision.
+MIGRATE_TO ?= head
+migrate: venv
+	$(VENV)/bin/alembic -c alembic.ini upgrade $(MIGRATE_TO)

@@ -80,7 +80,7 @@ async def test_stop_disposes_the_engine_and_closes_its_connections(
 
 
 async def test_health_entry_is_ok_while_the_server_answers(postgres_address: Address) -> None:
-    app, container = app_for(shared(postgres_address))
+    app, _container = app_for(shared(postgres_address))
     async with app:
         report = await app.health()
     assert (report["db"].status, report.ready) == (HealthStatus.OK, True)
@@ -97,7 +97,7 @@ async def test_sessions_come_from_their_own_provider(postgres_address: Address) 
 
 
 async def test_missing_database_is_a_clear_start_error(postgres_address: Address) -> None:
-    app, container = app_for(shared(postgres_address, database="no_such_database_kit"))
+    app, _container = app_for(shared(postgres_address, database="no_such_database_kit"))
     started = time.monotonic()
     with pytest.raises(StartError) as caught:
         await app.start()
@@ -109,7 +109,7 @@ async def test_missing_database_is_a_clear_start_error(postgres_address: Address
 async def test_server_down_at_start_is_a_clear_start_error() -> None:
     port = free_port()
     config = PostgresConfig(host="127.0.0.1", port=port, connect_timeout=1, start_backoff=0.1)
-    app, container = app_for(config)
+    app, _container = app_for(config)
     started = time.monotonic()
     with pytest.raises(StartError) as caught:
         await app.start()
