@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +16,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
+from sqlalchemy.pool import QueuePool
 
+from service_pkg._pooling import install_idle_limit
 from service_pkg.exceptions import BrokenResourceError, ConfigError
 from service_pkg.health import default_health
 from service_pkg.postgres._config import PostgresConfig, mask_url
@@ -34,7 +34,6 @@ __all__ = (
 
 logger = logging.getLogger("service_pkg.postgres")
 
-_IDLE_SINCE = "service_pkg_idle_since"
 # SQLSTATEs that mean "this will not get better by retrying" (PostgreSQL Appendix A).
 _WRONG_PASSWORD = "28P01"  # noqa: S105 - an SQLSTATE, not a password
 _LOGIN_REFUSED = "28000"
@@ -77,26 +76,6 @@ def pool_stats(engine: AsyncEngine) -> PoolStats:
     return PoolStats(size=0, checked_out=0, checked_in=0, overflow=0)
 
 
-def _install_idle_limit(engine: AsyncEngine, max_idle: float) -> None:
-    """Replace a connection that sat in the pool longer than ``max_idle`` on its checkout.
-
-    SQLAlchemy's pools have a lifetime limit (``pool_recycle``) but no idle limit; raising
-    ``DisconnectionError`` from a ``checkout`` listener is its documented way to make the
-    pool discard the connection and hand out a fresh one.
-    """
-
-    def on_checkin(_dbapi: object, record: ConnectionPoolEntry) -> None:
-        record.info[_IDLE_SINCE] = time.monotonic()
-
-    def on_checkout(_dbapi: object, record: ConnectionPoolEntry, _proxy: object) -> None:
-        since = record.info.pop(_IDLE_SINCE, None)
-        if since is not None and time.monotonic() - since > max_idle:
-            raise exc.DisconnectionError("idle longer than max_idle")
-
-    event.listen(engine.sync_engine.pool, "checkin", on_checkin)
-    event.listen(engine.sync_engine.pool, "checkout", on_checkout)
-
-
 def _enable_sqlite_foreign_keys(engine: AsyncEngine) -> None:
     def on_connect(dbapi_connection: Any, _record: object) -> None:
         cursor = dbapi_connection.cursor()
@@ -133,7 +112,7 @@ def create_engine(config: PostgresConfig, **engine_kwargs: Any) -> AsyncEngine:
     if config.is_sqlite:
         _enable_sqlite_foreign_keys(engine)
     if config.max_idle is not None and not in_memory:
-        _install_idle_limit(engine, config.max_idle)
+        install_idle_limit(engine.sync_engine.pool, config.max_idle)
     return engine
 
 
