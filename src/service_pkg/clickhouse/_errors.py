@@ -33,13 +33,17 @@ WAIT_CODES: dict[int, float] = {
 """Server codes after which the Go original waits (``NeedWait``), with the seconds to wait."""
 
 _CODE_IN_TEXT = re.compile(r"Code: (\d+)")
-_CODE_CLASSES: tuple[type[BaseException], ...] = (driver_errors.Error,)
-try:  # asynch is only installed for the clickhouse+asynch:// transport
-    from asynch import errors as _asynch_errors
-except ImportError:  # pragma: no cover - the clickhouse extra installs it
-    pass
-else:
-    _CODE_CLASSES = (*_CODE_CLASSES, _asynch_errors.Error)
+
+
+def _is_asynch(error: BaseException) -> bool:
+    # Recognised by module instead of importing asynch: importing asynch 0.2.5 emits a
+    # DeprecationWarning, and the kit's own transports do not need it.
+    return type(error).__module__.startswith("asynch.")
+
+
+def _carries_code(error: BaseException) -> bool:
+    """A driver exception whose ``.code`` is a ClickHouse error code (not an HTTP status)."""
+    return isinstance(error, driver_errors.Error) or _is_asynch(error)
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -65,7 +69,7 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 
 
 def _own_code(error: BaseException) -> int | None:
-    if isinstance(error, _CODE_CLASSES):
+    if _carries_code(error):
         code = getattr(error, "code", None)
         if isinstance(code, int):
             return code
@@ -96,7 +100,7 @@ def error_code(error: BaseException | None) -> int | None:
 def _is_transport_failure(error: BaseException) -> bool:
     return any(
         isinstance(item, TimeoutError | EOFError | OSError)
-        and not isinstance(item, _CODE_CLASSES)  # a server answer is never a network fault
+        and not _carries_code(item)  # a server answer is never a network fault
         for item in _chain(error)
     )
 
