@@ -222,7 +222,11 @@ class ClickHouse:
         """
         if (rows is None) == (data is None) or not columns:
             raise ConfigError("rows", "rows and data", "give columns and exactly one of rows, data")
-        payload = list(rows) if rows is not None else list(zip(*(data or ()), strict=True))
+        if rows is not None:
+            # A list is sent as is: copying a million rows would cost more than the send.
+            payload = rows if isinstance(rows, list | tuple) else list(rows)
+        else:
+            payload = list(zip(*(data or ()), strict=True))
         names = ", ".join(columns)
         statement = f"INSERT INTO {table} ({names}) VALUES"
         generation = self._generation()
