@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from dependency_injector import containers, providers
-from sqlalchemy import column, select, table
+from sqlalchemy import column, event, select, table
 
 from service_pkg import Application, Component, StartError
 from service_pkg.clickhouse import (
@@ -126,19 +126,28 @@ async def test_reconnect_under_twenty_concurrent_queries_fails_none(
     events = EventBus()
     seen: list[Event] = []
     events.subscribe(seen.append, StoreReconnected)
+    order: list[str] = []
     async with ClickHouse(config, name="ch", events=events) as client:
+        old = client.engine
+        event.listen(old, "engine_disposed", lambda _engine: order.append("old disposed"))
 
         async def query(i: int) -> int:
             rows = await client.fetch("SELECT sleepEachRow(0.01) + :i FROM numbers(5)", {"i": i})
+            order.append("query")
             return len(rows)
 
         async def reconnect_twice() -> None:
             await client.reconnect("test")
+            order.append("swapped")
             await client.reconnect(ValueError("boom"))
 
+        # gather starts the 20 queries first: each takes its engine before the swap.
         results = await asyncio.gather(*(query(i) for i in range(20)), reconnect_twice())
         assert results[:20] == [5] * 20
         assert client.reconnects == 2
+        assert client.engine is not old
+    # The first engine was disposed only after every query that was using it had finished.
+    assert order.index("old disposed") > max(i for i, e in enumerate(order) if e == "query")
     assert [(e.component, e.error) for e in seen if isinstance(e, StoreReconnected)] == [
         ("ch", "test"),
         ("ch", "boom"),
