@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from dependency_injector import containers, providers
-from sqlalchemy import column, event, select, table
+from sqlalchemy import Connection, column, event, select, table, text
 
 from service_pkg import Application, Component, StartError
 from service_pkg.clickhouse import (
@@ -131,10 +131,15 @@ async def test_reconnect_under_twenty_concurrent_queries_fails_none(
         old = client.engine
         event.listen(old, "engine_disposed", lambda _engine: order.append("old disposed"))
 
-        async def query(i: int) -> int:
-            rows = await client.fetch("SELECT sleepEachRow(0.01) + :i FROM numbers(5)", {"i": i})
-            order.append("query")
+        sql = text("SELECT sleepEachRow(0.01) + :i FROM numbers(5)")
+
+        def on_thread(conn: Connection, i: int) -> int:
+            rows = conn.execute(sql, {"i": i}).all()
+            order.append("query")  # on the worker thread, before the call's lease ends
             return len(rows)
+
+        async def query(i: int) -> int:
+            return await client.run(lambda conn: on_thread(conn, i))
 
         async def reconnect_twice() -> None:
             await client.reconnect("test")
