@@ -190,3 +190,11 @@ async def test_component_start_fails_when_the_server_is_down() -> None:
 
     with pytest.raises(StartError, match="clickhouse: SELECT 1 to clickhouse"):
         await Application(Container(), install_signals=False).start()
+
+
+async def test_a_missing_database_fails_the_start_with_code_81(transport: str) -> None:
+    config = ClickHouseConfig(host="127.0.0.1", transport=transport, database="kit_no_such_db")  # type: ignore[arg-type]
+    with pytest.raises(BrokenResourceError) as caught:
+        async with ClickHouse(config):
+            pass
+    assert (error_code(caught.value), "kit_no_such_db" in str(caught.value)) == (81, True)
