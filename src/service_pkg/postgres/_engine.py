@@ -38,6 +38,8 @@ logger = logging.getLogger("service_pkg.postgres")
 _WRONG_PASSWORD = "28P01"  # noqa: S105 - an SQLSTATE, not a password
 _LOGIN_REFUSED = "28000"
 _NO_DATABASE = "3D000"
+# "the database system is starting up" / "too many connections": worth another try.
+_RETRY = frozenset({"57P03", "53300"})
 _EXTERNAL_PING_TIMEOUT = 10.0
 """Seconds the start ``SELECT 1`` of an engine given from outside may take."""
 _HEALTH_TIMEOUT = 3.0
@@ -146,7 +148,7 @@ def _failure(error: BaseException, address: str, within: float) -> tuple[str, bo
         return f"postgres: no answer from {address} within {within:g} s", True
     if isinstance(root, OSError):
         return f"postgres: cannot connect to {address}: {root}", True
-    return f"postgres: SELECT 1 at {address} failed: {root}", state is None
+    return f"postgres: SELECT 1 at {address} failed: {root}", state is None or state in _RETRY
 
 
 async def _select_one(engine: AsyncEngine) -> None:

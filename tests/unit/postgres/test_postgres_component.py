@@ -10,6 +10,7 @@ from service_pkg.exceptions import ConfigError
 from service_pkg.health import factory_health
 from service_pkg.migrations import head_revision, schema_migrations
 from service_pkg.postgres import PostgresConfig, create_engine, pool_stats, postgres_engine
+from service_pkg.postgres._engine import _failure
 
 ALEMBIC = Path(__file__).resolve().parents[3] / "alembic"
 
@@ -51,3 +52,30 @@ async def test_a_folder_without_env_py_is_a_config_error(tmp_path: Path) -> None
     finally:
         await engine.dispose()
     assert caught.value.field == "script_location"
+
+
+class FakePostgresError(Exception):
+    """Stands for an asyncpg error: asyncpg's errors carry ``sqlstate``."""
+
+    def __init__(self, sqlstate: str, message: str) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("error", "words", "retried"),
+    [
+        (FakePostgresError("28P01", "password authentication failed"), "wrong password", False),
+        (FakePostgresError("28000", 'role "x" does not exist'), "login refused", False),
+        (FakePostgresError("3D000", 'database "x" does not exist'), "does not exist", False),
+        (FakePostgresError("57P03", "the database system is starting up"), "failed", True),
+        (ConnectionRefusedError(111, "Connect call failed"), "cannot connect", True),
+        (TimeoutError(), "no answer from", True),
+    ],
+    ids=["password", "login", "database", "starting", "refused", "timeout"],
+)
+def test_start_failures_get_their_own_words_and_retry_policy(
+    error: BaseException, words: str, retried: bool
+) -> None:
+    message, transient = _failure(error, "postgresql+asyncpg://u:***@db:5432/app", 3.0)
+    assert (words in message, transient) == (True, retried)
