@@ -13,6 +13,7 @@
 # Installs go through uv (scripts/uv.sh: a pinned uv, configured like this machine's pip) and
 # install exactly the versions in uv.lock (`--frozen`: the lockfile is used as it is, never
 # rewritten by an install).
+#   make migrate   alembic upgrade head on DATABASE_URL (default: the example's SQLite file)
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -45,6 +46,7 @@ export CI
 endif
 
 .PHONY: venv run lock servers lint typing unit test bench
+.PHONY: venv run servers lint typing unit test bench migrate
 
 venv: $(DEV_STAMP)
 
@@ -101,3 +103,8 @@ bench: venv
 		echo "=== $$f"; \
 		$(PY) "$$f" $(BENCH_ARGS) || exit 1; \
 	done
+
+# DATABASE_URL=postgresql://user:pw@host:5432/db make migrate; MIGRATE_TO=0001 picks a revision.
+MIGRATE_TO ?= head
+migrate: venv
+	$(VENV)/bin/alembic -c alembic.ini upgrade $(MIGRATE_TO)

@@ -27,6 +27,7 @@ PAGES = (
     "docs/scheduler.md",
     "docs/health.md",
     "docs/testing.md",
+    "docs/postgres.md",
 )
 TIMEOUT = 45.0
 
