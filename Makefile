@@ -45,8 +45,7 @@ ifdef CI
 export CI
 endif
 
-.PHONY: venv run lock servers lint typing unit test bench
-.PHONY: venv run servers lint typing unit test bench migrate
+.PHONY: venv run lock servers lint typing unit test bench migrate
 
 venv: $(DEV_STAMP)
 
