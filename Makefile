@@ -34,7 +34,7 @@ RUN_STAMP := $(VENV)/.service-pkg-run.stamp
 SYNC := $(UV) sync --frozen --inexact
 
 # Paths that exist (git does not keep empty folders, so a fresh clone may lack some).
-LINT_PATHS := $(wildcard src tests example_service benchmarks scripts)
+LINT_PATHS := $(wildcard src tests example_service benchmarks scripts alembic)
 BENCHMARKS := $(sort $(wildcard benchmarks/*.py))
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
