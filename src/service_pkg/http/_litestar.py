@@ -12,7 +12,6 @@ from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.exceptions.responses import create_exception_response
-from litestar.logging.config import LoggingConfig
 from litestar.plugins import InitPlugin
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -50,9 +49,10 @@ class HttpPlugin(InitPlugin):
     """Make a Litestar app behave as the kit promises: ``Litestar(..., plugins=[HttpPlugin()])``.
 
     * registers :func:`internal_error_handler` for status 500 unless the app has one;
-    * with ``kit_logging=True`` (default), drops Litestar's *default* logging config, which
-      would install its own queue handler over ``service_pkg.logs.configure()``; an explicit
-      ``logging_config=`` is kept.
+    * with ``kit_logging=True`` (default), sets ``logging_config=None``: Litestar's default
+      config would put its own queue handler on the root logger, over
+      ``service_pkg.logs.configure()``. Pass ``HttpPlugin(kit_logging=False)`` to keep a
+      ``logging_config=`` of your own (Litestar's default cannot be told from an explicit one).
 
     The server works without it, but then an unexpected exception is answered by Litestar's
     default handler and, outside debug mode, never logged.
@@ -66,11 +66,11 @@ class HttpPlugin(InitPlugin):
         self._kit_logging = kit_logging
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        """Add the 500 handler and, if asked, drop the default logging config."""
+        """Add the 500 handler and, unless told otherwise, leave logging to the kit."""
         app_config.exception_handlers.setdefault(
             HTTP_500_INTERNAL_SERVER_ERROR, internal_error_handler
         )
-        if self._kit_logging and app_config.logging_config == LoggingConfig():
+        if self._kit_logging:
             app_config.logging_config = None
         return app_config
 
