@@ -42,7 +42,9 @@ Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Any, not the dict types above: Litestar and other frameworks annotate with their TypedDicts.
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+"""An ASGI 3 application: ``await app(scope, receive, send)``."""
 
 HEADER = b"x-correlation-id"
 _VALID_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}").fullmatch

@@ -70,9 +70,7 @@ async def events(n: FromQuery[int] = 3, gap: FromQuery[float] = 0.3) -> ServerSe
 
 def build_app() -> Litestar:
     """The test app: the kit's plugin, handlers for every behaviour under test."""
-    return Litestar(
-        [ping, cid, boom, sleep, count, private, echo, events], plugins=[HttpPlugin()]
-    )
+    return Litestar([ping, cid, boom, sleep, count, private, echo, events], plugins=[HttpPlugin()])
 
 
 class AccessLines(io.StringIO):

@@ -10,7 +10,6 @@ signal. More servers join by adding a component to ``Service`` and a port to ``p
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 
 from dependency_injector import containers, providers
@@ -39,7 +38,7 @@ def make_service(graceful_timeout: float) -> containers.DeclarativeContainer:
 
 def ports(service: containers.DeclarativeContainer) -> dict[str, int]:
     """The bound port of every server, by name; the test connects to these."""
-    return {"http": service.http().port}  # type: ignore[attr-defined]
+    return {"http": service.http().port}
 
 
 def main(drain_delay: float, graceful_timeout: float) -> int:
@@ -49,7 +48,6 @@ def main(drain_delay: float, graceful_timeout: float) -> int:
     async def serve() -> int:
         async def announce() -> None:
             await app.readiness.wait_ready()
-            print("READY " + json.dumps(ports(service)), flush=True)
 
         announcer = asyncio.create_task(announce())
         try:

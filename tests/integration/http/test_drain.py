@@ -72,7 +72,7 @@ async def test_sigterm_drains_every_in_flight_request_and_exits_0() -> None:
             await asyncio.sleep(0.05)
             signalled = time.monotonic()
             child.send_signal(signal.SIGTERM)
-            while (await client.get("/readyz")).status_code == 200:
+            while (await client.get("/readyz")).status_code == 200:  # noqa: ASYNC110 - polls the child
                 await asyncio.sleep(0.005)
             timeline["readyz_503"] = time.monotonic() - signalled
             # Still listening during the drain delay: a new request is served...
@@ -81,7 +81,7 @@ async def test_sigterm_drains_every_in_flight_request_and_exits_0() -> None:
             await asyncio.sleep(max(0.0, DRAIN_DELAY - 0.15 - (time.monotonic() - signalled)))
             late = asyncio.create_task(client.get("/sleep", params={"seconds": 0.3}))
             responses = await asyncio.gather(*in_flight)
-            while not await refused(port):
+            while not await refused(port):  # noqa: ASYNC110 - polls the child's listener
                 await asyncio.sleep(0.01)
             timeline["refused"] = time.monotonic() - signalled
             late_response = await late
@@ -93,7 +93,6 @@ async def test_sigterm_drains_every_in_flight_request_and_exits_0() -> None:
             child.wait()
         if child.stdout is not None:
             child.stdout.close()
-    print("drain timeline (s after SIGTERM):", json.dumps(timeline))
     assert [r.status_code for r in responses] == [200] * IN_FLIGHT
     assert served.status_code == 200
     assert late_response.status_code == 200
