@@ -10,6 +10,7 @@ signal. More servers join by adding a component to ``Service`` and a port to ``p
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 
 from dependency_injector import containers, providers
@@ -48,6 +49,7 @@ def main(drain_delay: float, graceful_timeout: float) -> int:
     async def serve() -> int:
         async def announce() -> None:
             await app.readiness.wait_ready()
+            print("READY " + json.dumps(ports(service)), flush=True)  # noqa: T201 - to the test
 
         announcer = asyncio.create_task(announce())
         try:

@@ -35,15 +35,18 @@ def start_child() -> tuple[subprocess.Popen[str], dict[str, int]]:
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     assert child.stdout is not None
+    seen = []
     for line in child.stdout:
         if line.startswith("READY "):
             return child, json.loads(line.removeprefix("READY "))
+        seen.append(line)
     child.kill()
-    raise AssertionError(f"the child exited before READY (code {child.wait()})")
+    output = "".join(seen[-20:])
+    raise AssertionError(f"the child exited before READY (code {child.wait()}):\n{output}")
 
 
 async def refused(port: int) -> bool:
@@ -93,6 +96,8 @@ async def test_sigterm_drains_every_in_flight_request_and_exits_0() -> None:
             child.wait()
         if child.stdout is not None:
             child.stdout.close()
+    # The measured timeline for docs/performance.md (pytest -s shows it).
+    print("drain timeline (s after SIGTERM):", json.dumps(timeline))  # noqa: T201
     assert [r.status_code for r in responses] == [200] * IN_FLIGHT
     assert served.status_code == 200
     assert late_response.status_code == 200

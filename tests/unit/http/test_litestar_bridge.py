@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from dependency_injector import containers, providers
 from litestar import Litestar, Request, Response, get, post
+from litestar.config.app import AppConfig
 from litestar.di import NamedDependency, Provide
+from litestar.logging.config import LoggingConfig
 from litestar.exceptions import NotFoundException
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
@@ -44,8 +46,11 @@ class TestHttpPlugin:
     def test_the_plugin_leaves_logging_to_the_kit_by_default(self) -> None:
         assert Litestar([], plugins=[HttpPlugin()]).logging_config is None
 
-    def test_kit_logging_false_keeps_litestars_logging_config(self) -> None:
-        assert Litestar([], plugins=[HttpPlugin(kit_logging=False)]).logging_config is not None
+    def test_kit_logging_false_keeps_the_apps_logging_config(self) -> None:
+        # Not through Litestar(...): its default config would replace the root handlers.
+        own = LoggingConfig(configure_root_logger=False)
+        config = HttpPlugin(kit_logging=False).on_app_init(AppConfig(logging_config=own))
+        assert config.logging_config is own
 
     def test_an_own_500_handler_is_kept(self) -> None:
         def mine(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
