@@ -10,8 +10,8 @@ from dependency_injector import containers, providers
 from litestar import Litestar, Request, Response, get, post
 from litestar.config.app import AppConfig
 from litestar.di import NamedDependency, Provide
-from litestar.logging.config import LoggingConfig
 from litestar.exceptions import NotFoundException
+from litestar.logging.config import LoggingConfig
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
