@@ -90,10 +90,18 @@ class _BodyTooLargeError(HTTPException):
     detail = "request body too large"
 
 
+_NO_BODY = -1
+_CHUNKED = -2
+
+
 def _incoming(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes | None, int]:
-    """The incoming correlation id, user agent and content length (-1: none) in one pass."""
+    """The incoming correlation id, user agent and body length in one pass.
+
+    The length is ``Content-Length``, :data:`_CHUNKED` for a chunked body (its size is only
+    known while reading), or :data:`_NO_BODY` (HTTP/1.1 has no other way to send one).
+    """
     correlation = agent = None
-    length = -1
+    length = _NO_BODY
     for name, value in headers:
         if name == HEADER:
             correlation = value
@@ -101,6 +109,8 @@ def _incoming(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes |
             agent = value
         elif name == b"content-length" and value.isdigit():
             length = int(value)
+        elif name == b"transfer-encoding":
+            length = _CHUNKED
     return correlation, agent, length
 
 
@@ -176,7 +186,7 @@ class KitLayer:
             if length > s.max_body_size:
                 await _respond(send, 413, _BODY_413, _JSON)
                 return
-            if length < 0:
+            if length == _CHUNKED:
                 receive = _limited(receive, s.max_body_size)
         try:
             if s.request_timeout is None:
