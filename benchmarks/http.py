@@ -33,6 +33,14 @@ Run: ``bash scripts/bench-tools.sh`` (installs wrk), then ``.venv/bin/python ben
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder is sys.path[0], and "http.py" would shadow the standard
+# library's http package that Litestar and uvicorn import.
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
 import argparse
 import asyncio
 import json
@@ -42,7 +50,6 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
