@@ -10,13 +10,18 @@ round), ``wrk -t1 -c64 --latency``; each figure is the median over the rounds. R
 Variants (each adds to the one before, except ``generic-log``):
 
 * ``bare``: ``uvicorn.Server`` + ``Litestar([ping], logging_config=None)``;
-* ``kit-min``: ``HttpServer`` with ``HttpPlugin``; access log, body limit and timeout off
-  (the correlation id, the probe dispatch and the last-resort 500 remain);
-* ``kit-timeout``: + ``request_timeout=30`` (an ``asyncio.timeout`` per request);
-* ``kit-no-log``: + the default body limit: the shipped config with ``access_log=False``;
-* ``kit-full``: + the access line (fast path, written to ``/dev/null``): the shipped config;
+* ``kit-min``: ``HttpServer`` with ``HttpPlugin``; access log and body limit off (the
+  correlation id, the probe dispatch and the last-resort 500 remain);
+* ``kit-no-log``: + the default body limit: the shipped defaults with ``access_log=False``;
+* ``kit-full``: + the access line (fast path, written to ``/dev/null``): the shipped defaults;
+* ``kit-timeout``: ``kit-full`` + ``request_timeout=30`` (off by default);
 * ``generic-log``: ``kit-no-log`` plus the same line through ``logging`` and the kit's
   python-json-logger formatter (what the fast path replaces), for comparison.
+
+Besides requests/s, the harness reads the server process's CPU time (``/proc/<pid>/stat``)
+around every window: **server CPU µs per request** is far less sensitive to other load on
+the machine than throughput, and ``cpu(bare) / cpu(variant)`` is the capacity ratio at
+saturation.
 
 A micro-benchmark runs too: each variant's ASGI callable invoked in-process (no sockets) on
 a synthetic ``GET /ping``, µs per request, median of 5 x 20,000 calls: the cost of each
@@ -28,7 +33,7 @@ The last line printed is one JSON object::
      "non_2xx": ...}
 
 Run: ``bash scripts/bench-tools.sh`` (installs wrk), then ``.venv/bin/python benchmarks/http.py``
-(quick: 3 rounds x 5 s; ``--full``: 5 rounds x 8 s). Never run in CI.
+(quick: 7 rounds x 3 s; ``--full``: 9 rounds x 8 s). Never run in CI.
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ from litestar import Litestar, get
 from service_pkg.http import ASGIApp, HttpPlugin, HttpServer, HttpServerConfig
 from service_pkg.logs._formatters import KitJsonFormatter
 
-VARIANTS = ("bare", "kit-min", "kit-timeout", "kit-no-log", "kit-full", "generic-log")
+VARIANTS = ("bare", "kit-min", "kit-no-log", "kit-full", "kit-timeout", "generic-log")
 HOST = "127.0.0.1"
 
 
@@ -71,13 +76,12 @@ async def ping() -> str:
 
 
 def kit_config(variant: str) -> HttpServerConfig:
-    minimal = {"access_log": False, "max_body_size": None, "request_timeout": None}
     steps: dict[str, dict[str, Any]] = {
-        "kit-min": minimal,
-        "kit-timeout": {**minimal, "request_timeout": 30.0},
-        "kit-no-log": {"access_log": False, "request_timeout": 30.0},
-        "kit-full": {"request_timeout": 30.0},
-        "generic-log": {"access_log": False, "request_timeout": 30.0},
+        "kit-min": {"access_log": False, "max_body_size": None},
+        "kit-no-log": {"access_log": False},
+        "kit-full": {},
+        "kit-timeout": {"request_timeout": 30.0},
+        "generic-log": {"access_log": False},
     }
     return HttpServerConfig(host=HOST, port=0, **steps[variant])
 
@@ -175,6 +179,7 @@ async def serve_all(devnull: Any) -> None:
 @dataclass
 class Window:
     rps: float
+    cpu_us: float
     p50_ms: float
     p99_ms: float
     non_2xx: int
@@ -197,14 +202,17 @@ def _latency(text: str, percentile: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
 
 
-def parse_wrk(text: str) -> Window:
+def parse_wrk(text: str, cpu_seconds: float) -> Window:
     rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
     )
+    done = re.search(r"(\d+) requests in", text)
+    requests = int(done.group(1)) if done else 0
     return Window(
         rps=float(rps.group(1)) if rps else 0.0,
+        cpu_us=cpu_seconds / requests * 1e6 if requests else float("nan"),
         p50_ms=_latency(text, "50"),
         p99_ms=_latency(text, "99"),
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
@@ -218,9 +226,16 @@ def pin(core: int) -> list[str]:
     return []
 
 
-def run_wrk(port: int, seconds: float) -> Window:
+def cpu_time(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(port: int, seconds: float, pid: int) -> Window:
     wrk = shutil.which("wrk")
     assert wrk is not None, "wrk is missing: bash scripts/bench-tools.sh"
+    before = cpu_time(pid)
     out = subprocess.run(
         [
             *pin(1),
@@ -235,7 +250,7 @@ def run_wrk(port: int, seconds: float) -> Window:
         capture_output=True,
         text=True,
     ).stdout
-    return parse_wrk(out)
+    return parse_wrk(out, cpu_time(pid) - before)
 
 
 # -- micro-benchmark -------------------------------------------------------------------
@@ -298,14 +313,14 @@ def micro(calls: int, repeats: int) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--full", action="store_true", help="5 rounds of 8 s windows")
+    parser.add_argument("--full", action="store_true", help="9 rounds of 8 s windows")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         with open(os.devnull, "w") as devnull:  # noqa: PTH123
             asyncio.run(serve_all(devnull))
         return 0
-    rounds, seconds = (5, 8.0) if args.full else (3, 5.0)
+    rounds, seconds = (9, 8.0) if args.full else (7, 3.0)
 
     print("micro (in-process ASGI call, µs/request, median of 5 x 20,000):")
     costs = micro(20_000, 5)
@@ -324,15 +339,16 @@ def main() -> int:
     series = {name: Series() for name in VARIANTS}
     try:
         for name in VARIANTS:  # warm-up
-            run_wrk(ports[name], 2)
+            run_wrk(ports[name], 2, child.pid)
         for index in range(rounds):
             order = VARIANTS[index % len(VARIANTS) :] + VARIANTS[: index % len(VARIANTS)]
             for name in order:
-                window = run_wrk(ports[name], seconds)
+                window = run_wrk(ports[name], seconds, child.pid)
                 series[name].windows.append(window)
                 print(
                     f"round {index + 1} {name:12} {window.rps:9.0f} rps "
                     f"p50 {window.p50_ms:6.2f} ms p99 {window.p99_ms:6.2f} ms "
+                    f"cpu {window.cpu_us:6.1f} µs/req "
                     f"non-2xx {window.non_2xx} errors {window.errors}",
                     file=sys.stderr,
                     flush=True,
@@ -344,14 +360,19 @@ def main() -> int:
 
     bare_rps = series["bare"].median("rps")
     bare_p99 = series["bare"].median("p99_ms")
+    bare_cpu = series["bare"].median("cpu_us")
     print(f"\nwrk -t1 -c64 -d{seconds:g}s, {rounds} rounds, medians (server on core 0, wrk on 1):")
-    print(f"  {'variant':12} {'rps':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7}  per-window rps")
+    print(
+        f"  {'variant':12} {'rps':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'cpu µs':>7} {'cpu ratio':>9}  per-window rps | cpu µs/req"
+    )
     for name, s in series.items():
-        rps = s.median("rps")
+        rps, cpu = s.median("rps"), s.median("cpu_us")
         every = " ".join(f"{w.rps:.0f}" for w in s.windows)
+        every_cpu = " ".join(f"{w.cpu_us:.0f}" for w in s.windows)
         print(
-            f"  {name:12} {rps:9.0f} {rps / bare_rps:6.3f} {s.median('p50_ms'):7.2f} "
-            f"{s.median('p99_ms'):7.2f}  {every}"
+            f"  {name:12} {rps:7.0f} {rps / bare_rps:6.3f} {s.median('p50_ms'):7.2f} "
+            f"{s.median('p99_ms'):7.2f} {cpu:7.1f} {bare_cpu / cpu:9.3f}  {every} | {every_cpu}"
         )
     non_2xx = sum(w.non_2xx + w.errors for s in series.values() for w in s.windows)
     result = {
@@ -360,6 +381,8 @@ def main() -> int:
         "ratio_full": round(series["kit-full"].median("rps") / bare_rps, 3),
         "p99_ratio": round(series["kit-full"].median("p99_ms") / bare_p99, 3),
         "non_2xx": non_2xx,
+        "cpu_ratio_no_access_log": round(bare_cpu / series["kit-no-log"].median("cpu_us"), 3),
+        "cpu_ratio_full": round(bare_cpu / series["kit-full"].median("cpu_us"), 3),
     }
     print(json.dumps(result))
     return 0
