@@ -67,6 +67,8 @@ class LayerSettings:
     access_log: AccessLog | None
     quiet: frozenset[str]
     """Paths never access-logged: the probes and the configured exclusions."""
+    special: frozenset[str]
+    """Paths answered without the app: the probes and the extra routes."""
     request_timeout: float | None
     max_body_size: int | None
     draining: Callable[[], bool] | None
@@ -150,8 +152,18 @@ class KitLayer:
             await send(message)
 
         path: str = scope["path"]
+        s = self._s
         try:
-            await self._dispatch(scope, receive, send_with_id, exchange, length)
+            if (
+                path in s.special
+                or (s.draining is not None and s.draining())
+                or (s.max_body_size is not None and length > s.max_body_size)
+            ):
+                await self._short_circuit(scope, receive, send_with_id, path)
+            else:
+                if length == _CHUNKED and s.max_body_size is not None:
+                    receive = _limited(receive, s.max_body_size)
+                await self._call_app(scope, receive, send_with_id, exchange)
         finally:
             CORRELATION_ID.reset(token)
             access = self._s.access_log
@@ -166,11 +178,9 @@ class KitLayer:
                     correlation,
                 )
 
-    async def _dispatch(
-        self, scope: Scope, receive: Receive, send: Send, exchange: _Exchange, length: int
-    ) -> None:
+    async def _short_circuit(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """Answer without the app: a probe, an extra route, the drain 503 or a 413."""
         s = self._s
-        path: str = scope["path"]
         if path in s.livez or path == s.readyz:
             await self._probe(scope, send, path)
             return
@@ -182,19 +192,19 @@ class KitLayer:
             headers = [*_JSON, (b"retry-after", s.retry_after)]
             await _respond(send, 503, _BODY_503, headers)
             return
-        if s.max_body_size is not None:
-            if length > s.max_body_size:
-                await _respond(send, 413, _BODY_413, _JSON)
-                return
-            if length == _CHUNKED:
-                receive = _limited(receive, s.max_body_size)
+        await _respond(send, 413, _BODY_413, _JSON)
+
+    async def _call_app(
+        self, scope: Scope, receive: Receive, send: Send, exchange: _Exchange
+    ) -> None:
+        s = self._s
         try:
             if s.request_timeout is None:
                 await self._app(scope, receive, send)
             else:
                 await self._bounded(scope, receive, send, exchange, s.request_timeout)
         except Exception:
-            log.exception("unhandled error in request", extra={"http_path": path})
+            log.exception("unhandled error in request", extra={"http_path": scope["path"]})
             if not exchange.started:
                 await _respond(send, 500, _BODY_500, _JSON)
 

@@ -166,6 +166,7 @@ class HttpServer:
             routes=self._routes,
             access_log=access,
             quiet=probes | frozenset(cfg.access_log_exclude),
+            special=probes | frozenset(self._routes),
             request_timeout=cfg.request_timeout,
             max_body_size=cfg.max_body_size,
             draining=self._draining if cfg.drain_503 else None,
