@@ -256,6 +256,25 @@ def run_wrk(port: int, seconds: float, pid: int) -> Window:
 # -- micro-benchmark -------------------------------------------------------------------
 
 
+def ping_scope(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """A fresh ASGI scope of ``GET /ping`` as uvicorn builds it."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/ping",
+        "raw_path": b"/ping",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+
+
 def micro(calls: int, repeats: int) -> dict[str, float]:
     """µs per in-process ASGI call of each variant's app (no sockets, no server)."""
     devnull = open(os.devnull, "w")  # noqa: SIM115, PTH123 - closed below
@@ -277,23 +296,12 @@ def micro(calls: int, repeats: int) -> dict[str, float]:
 
     async def measure(app: Callable[[Any, Any, Any], Awaitable[None]]) -> float:
         began = time.perf_counter()
-        for _ in range(calls):
-            scope = {
-                "type": "http",
-                "asgi": {"version": "3.0"},
-                "http_version": "1.1",
-                "method": "GET",
-                "scheme": "http",
-                "path": "/ping",
-                "raw_path": b"/ping",
-                "root_path": "",
-                "query_string": b"",
-                "headers": headers,
-                "client": ("127.0.0.1", 1),
-                "server": ("127.0.0.1", 80),
-                "state": {},
-            }
-            await app(scope, receive, send)
+        for index in range(calls):
+            if index % 64 == 0:
+                # Let the loop run, as a server's does between requests: it drops the
+                # cancelled timer handles request timeouts leave in its heap.
+                await asyncio.sleep(0)
+            await app(ping_scope(headers), receive, send)
         return (time.perf_counter() - began) / calls * 1e6
 
     async def main() -> dict[str, float]:
@@ -311,11 +319,72 @@ def micro(calls: int, repeats: int) -> dict[str, float]:
         devnull.close()
 
 
+def _group(filename: str, function: str) -> str:
+    if "service_pkg/http" in filename:
+        return f"service_pkg.http ({Path(filename).name})"
+    if "service_pkg/logs" in filename or "base64" in filename:
+        return "service_pkg.logs (xid)"
+    if "litestar" in filename:
+        return "litestar"
+    if filename == "~":
+        return "builtins (msgspec)" if "msgspec" in function else "builtins (other)"
+    return "other stdlib (asyncio, time, ...)"
+
+
+def profile(calls: int) -> None:
+    """Where a kit-full request's in-process time goes, grouped by package (cProfile tottime)."""
+    import cProfile  # noqa: PLC0415 - only for --profile
+    import pstats  # noqa: PLC0415
+
+    devnull = open(os.devnull, "w")  # noqa: SIM115, PTH123 - closed below
+    logging.getLogger("service_pkg.http.access").setLevel(logging.INFO)
+    server = HttpServer(kit_app(), kit_config("kit-full"), access_stream=devnull)
+    layer = server._layer()  # noqa: SLF001 - the benchmark profiles the layer alone
+    headers = [(b"host", b"127.0.0.1"), (b"user-agent", b"wrk")]
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(_: dict[str, Any]) -> None:
+        return None
+
+    async def run(n: int) -> None:
+        for _ in range(n):
+            await layer(ping_scope(headers), receive, send)
+
+    async def main() -> None:
+        await run(2000)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await run(calls)
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        groups: dict[str, float] = {}
+        for (filename, _, function), row in stats.stats.items():  # type: ignore[attr-defined]
+            group = _group(filename, function)
+            groups[group] = groups.get(group, 0.0) + row[2]
+        total = sum(groups.values())
+        print(f"profile of kit-full, in-process, {calls} requests (cProfile inflates small calls):")
+        for group, seconds in sorted(groups.items(), key=lambda item: -item[1]):
+            print(f"  {group:40} {seconds / calls * 1e6:7.2f} µs  {seconds / total:6.1%}")
+
+    try:
+        asyncio.run(main())
+    finally:
+        devnull.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="9 rounds of 8 s windows")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile", action="store_true", help="only the grouped profile of kit-full"
+    )
     args = parser.parse_args()
+    if args.profile:
+        profile(20_000)
+        return 0
     if args.serve:
         with open(os.devnull, "w") as devnull:  # noqa: PTH123
             asyncio.run(serve_all(devnull))
