@@ -275,6 +275,27 @@ def ping_scope(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
     }
 
 
+async def _receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _send(_: dict[str, Any]) -> None:
+    return None
+
+
+async def _measure(app: Callable[[Any, Any, Any], Awaitable[None]], calls: int) -> float:
+    """µs per call of ``app`` on a fresh ``GET /ping`` scope."""
+    headers = [(b"host", b"127.0.0.1"), (b"user-agent", b"wrk")]
+    began = time.perf_counter()
+    for index in range(calls):
+        if index % 64 == 0:
+            # Let the loop run, as a server's does between requests: it drops the
+            # cancelled timer handles request timeouts leave in its heap.
+            await asyncio.sleep(0)
+        await app(ping_scope(headers), _receive, _send)
+    return (time.perf_counter() - began) / calls * 1e6
+
+
 def micro(calls: int, repeats: int) -> dict[str, float]:
     """µs per in-process ASGI call of each variant's app (no sockets, no server)."""
     devnull = open(os.devnull, "w")  # noqa: SIM115, PTH123 - closed below
@@ -286,31 +307,14 @@ def micro(calls: int, repeats: int) -> dict[str, float]:
             kit_app(), kit_config(variant), access_stream=devnull, wrappers=wrappers
         )
         apps[variant] = server._layer()  # noqa: SLF001 - the benchmark measures the layer alone
-    headers = [(b"host", b"127.0.0.1"), (b"user-agent", b"wrk")]
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(_: dict[str, Any]) -> None:
-        return None
-
-    async def measure(app: Callable[[Any, Any, Any], Awaitable[None]]) -> float:
-        began = time.perf_counter()
-        for index in range(calls):
-            if index % 64 == 0:
-                # Let the loop run, as a server's does between requests: it drops the
-                # cancelled timer handles request timeouts leave in its heap.
-                await asyncio.sleep(0)
-            await app(ping_scope(headers), receive, send)
-        return (time.perf_counter() - began) / calls * 1e6
 
     async def main() -> dict[str, float]:
         for app in apps.values():  # warm up Litestar's caches
-            await measure(app)
+            await _measure(app, calls)
         samples: dict[str, list[float]] = {name: [] for name in apps}
         for _ in range(repeats):
             for name, app in apps.items():
-                samples[name].append(await measure(app))
+                samples[name].append(await _measure(app, calls))
         return {name: statistics.median(values) for name, values in samples.items()}
 
     try:
