@@ -30,6 +30,7 @@ from typing import Any
 from litestar.exceptions import HTTPException
 
 from service_pkg.http._access import AccessLog
+from service_pkg.http._deadlines import Deadline, Deadlines
 from service_pkg.http._probes import Probes
 from service_pkg.logs import new_correlation_id
 from service_pkg.logs._correlation import CORRELATION_ID
@@ -69,7 +70,8 @@ class LayerSettings:
     """Paths never access-logged: the probes and the configured exclusions."""
     special: frozenset[str]
     """Paths answered without the app: the probes and the extra routes."""
-    request_timeout: float | None
+    deadlines: Deadlines | None
+    """Set when requests are bounded (``request_timeout``); the server sweeps it."""
     max_body_size: int | None
     draining: Callable[[], bool] | None
     """Set when the drain 503 is enabled: whether the application drains now."""
@@ -79,12 +81,12 @@ class LayerSettings:
 class _Exchange:
     """Per-request state the ``send`` wrapper and the layer share."""
 
-    __slots__ = ("started", "status", "timer")
+    __slots__ = ("deadline", "started", "status")
 
     def __init__(self) -> None:
         self.started = False
         self.status = 0
-        self.timer: asyncio.Timeout | None = None
+        self.deadline: Deadline | None = None
 
 
 class _BodyTooLargeError(HTTPException):
@@ -139,6 +141,8 @@ class KitLayer:
             correlation_bytes = correlation.encode("ascii")
         token = CORRELATION_ID.set(correlation)
         exchange = _Exchange()
+        s = self._s
+        deadlines = s.deadlines
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -147,12 +151,12 @@ class KitLayer:
                 message["headers"] = headers
                 exchange.started = True
                 exchange.status = message["status"]
-                if exchange.timer is not None:
-                    exchange.timer.reschedule(None)  # streaming bodies are not bounded
+                if exchange.deadline is not None:
+                    # The timeout bounds the time to the first byte: streams run on.
+                    deadlines.discard(exchange.deadline)  # type: ignore[union-attr]
             await send(message)
 
         path: str = scope["path"]
-        s = self._s
         try:
             if (
                 path in s.special
@@ -163,6 +167,8 @@ class KitLayer:
             else:
                 if length == _CHUNKED and s.max_body_size is not None:
                     receive = _limited(receive, s.max_body_size)
+                if deadlines is not None:
+                    exchange.deadline = deadlines.add(began)
                 await self._call_app(scope, receive, send_with_id, exchange)
         finally:
             CORRELATION_ID.reset(token)
@@ -197,34 +203,37 @@ class KitLayer:
     async def _call_app(
         self, scope: Scope, receive: Receive, send: Send, exchange: _Exchange
     ) -> None:
-        s = self._s
         try:
-            if s.request_timeout is None:
+            if exchange.deadline is None:
                 await self._app(scope, receive, send)
             else:
-                await self._bounded(scope, receive, send, exchange, s.request_timeout)
+                await self._bounded(scope, receive, send, exchange, exchange.deadline)
         except Exception:
             log.exception("unhandled error in request", extra={"http_path": scope["path"]})
             if not exchange.started:
                 await _respond(send, 500, _BODY_500, _JSON)
 
     async def _bounded(
-        self, scope: Scope, receive: Receive, send: Send, exchange: _Exchange, limit: float
+        self, scope: Scope, receive: Receive, send: Send, exchange: _Exchange, deadline: Deadline
     ) -> None:
-        timer = asyncio.timeout(limit)
-        exchange.timer = timer
+        deadlines = self._s.deadlines
+        assert deadlines is not None  # noqa: S101 - a deadline comes from it
         try:
-            async with timer:
-                await self._app(scope, receive, send)
-        except TimeoutError:
-            if exchange.started or not timer.expired():
+            await self._app(scope, receive, send)
+        except asyncio.CancelledError:
+            # Only our own cancellation becomes a 504, and only when no other is pending
+            # (a server shutdown cancels too): the asyncio.timeout() rule.
+            if not deadline.expired or deadline.task.uncancel() > 0:
                 raise
-            exchange.timer = None
             log.warning(
                 "request timed out before its response started",
-                extra={"http_path": scope["path"], "http_timeout": limit},
+                extra={"http_path": scope["path"], "http_timeout": deadlines.limit},
             )
-            await _respond(send, 504, _BODY_504, _JSON)
+            if not exchange.started:
+                exchange.deadline = None
+                await _respond(send, 504, _BODY_504, _JSON)
+        finally:
+            deadlines.discard(deadline)
 
     async def _probe(self, scope: Scope, send: Send, path: str) -> None:
         verbose = b"verbose" in scope.get("query_string", b"")

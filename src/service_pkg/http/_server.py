@@ -18,6 +18,7 @@ from service_pkg.exceptions import ConfigTypeError, StartError
 from service_pkg.health import default_health
 from service_pkg.http._access import AccessLog
 from service_pkg.http._config import STOP_MARGIN, HttpServerConfig
+from service_pkg.http._deadlines import Deadlines
 from service_pkg.http._layer import ASGIApp, KitLayer, LayerSettings
 from service_pkg.http._probes import Probes
 
@@ -118,6 +119,9 @@ class HttpServer:
         self._port: int | None = None
         self._closed = False
         self._stopping = False
+        timeout = self._config.request_timeout
+        self._deadlines = Deadlines(timeout) if timeout is not None else None
+        self._sweeper: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         """Show the address and whether it serves."""
@@ -167,7 +171,7 @@ class HttpServer:
             access_log=access,
             quiet=probes | frozenset(cfg.access_log_exclude),
             special=probes | frozenset(self._routes),
-            request_timeout=cfg.request_timeout,
+            deadlines=self._deadlines,
             max_body_size=cfg.max_body_size,
             draining=self._draining if cfg.drain_503 else None,
             retry_after=str(cfg.retry_after).encode(),
@@ -255,6 +259,10 @@ class HttpServer:
             raise StartError(
                 f"http server {self.address}: the app's lifespan startup failed", "http"
             ) from error
+        if self._deadlines is not None:
+            self._sweeper = asyncio.create_task(
+                self._deadlines.run(), name=f"service_pkg:http:{self.port}:deadlines"
+            )
         log.info(
             "http server started",
             extra={"http_address": self.address, "http_tls": self._config.tls},
@@ -295,6 +303,9 @@ class HttpServer:
             server.force_exit = True
             task.cancel()
             await asyncio.wait({task})
+        if self._sweeper is not None:  # after the drain: late requests still get their 504
+            self._sweeper.cancel()
+            await asyncio.wait({self._sweeper})
         if not task.cancelled() and task.exception() is not None:
             log.error("http server ended with an error", exc_info=task.exception())
         log.info("http server stopped", extra={"http_address": self.address})
