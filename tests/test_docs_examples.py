@@ -28,6 +28,7 @@ PAGES = (
     "docs/health.md",
     "docs/testing.md",
     "docs/postgres.md",
+    "docs/http.md",
 )
 TIMEOUT = 45.0
 
