@@ -42,6 +42,7 @@ access_logger = logging.getLogger("service_pkg.grpc.access")
 CORRELATION_KEY = "x-correlation-id"
 """Metadata key of the correlation id (lower case, as gRPC metadata keys are)."""
 
+_ABORT = "service_pkg.grpc: the server stops"
 _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # Not waited for by the drain: they last as long as the client keeps them open (grpclib's
 # Health.Watch sleeps forever), so the final cancel ends them. Not access-logged either.
@@ -120,6 +121,9 @@ class Guards:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._none_left = asyncio.Event()
+        self._aborting = False
 
     @property
     def in_flight(self) -> int:
@@ -155,27 +159,48 @@ class Guards:
         _CALL.set(call)
         if counted and self._draining:
             raise GRPCError(Status.UNAVAILABLE, "server is shutting down; retry another replica")
-        if counted:
-            task = asyncio.current_task()
-            if task is not None:
-                # The request's task ends after grpclib sent the trailers: only then is the
-                # call over for the drain (a close before that would cut the trailers off).
+        task = asyncio.current_task()
+        if task is not None:
+            # The request's task ends after grpclib sent the trailers: only then is the call
+            # over for the drain (a close before that would cut the trailers off).
+            self._tasks.add(task)
+            if counted:
                 self._in_flight += 1
                 self._idle.clear()
-                task.add_done_callback(self._finished(call))
+            task.add_done_callback(self._finished(call))
         event.method_func = self._wrap(event.method_func, method)
 
     def _finished(self, call: _Call) -> Callable[[asyncio.Task[Any]], None]:
-        def done(_: asyncio.Task[Any]) -> None:
+        def done(task: asyncio.Task[Any]) -> None:
+            self._tasks.discard(task)
+            if not self._tasks:
+                self._none_left.set()
+            if not call.counted:
+                return
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
             if not call.logged:
-                # Cancelled before any trailers: the client reset the stream, or the stop
-                # cancelled the call after graceful_timeout.
+                # Ended without trailers: the client reset the stream.
                 self._log(call, "CANCELLED")
 
         return done
+
+    def abort_calls(self) -> None:
+        """End every running call (health watches too) with ``UNAVAILABLE`` trailers.
+
+        grpclib's own close would cancel them without a word to the client, whose call then
+        hangs until its deadline on the still-open connection.
+        """
+        self._aborting = True
+        for task in self._tasks:
+            task.cancel(_ABORT)
+
+    async def wait_aborted(self) -> None:
+        """Return once every call's task has ended."""
+        if self._tasks:
+            self._none_left.clear()
+            await self._none_left.wait()
 
     def _wrap(self, method_func: Callable[[Any], Any], method: str) -> Any:
         timeout = self._timeout
@@ -188,6 +213,17 @@ class Guards:
                     async with asyncio.timeout(timeout):
                         await method_func(stream)
             except GRPCError:
+                raise
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if self._aborting and task is not None and task.cancelling() == 1:
+                    # Only our abort_calls() cancelled it: the call ends with a status the
+                    # client can act on (retry elsewhere), instead of a silent cancel.
+                    task.uncancel()
+                    raise GRPCError(
+                        Status.UNAVAILABLE,
+                        "server stopped before the call finished; retry another replica",
+                    ) from None
                 raise
             except TimeoutError as exc:
                 # Ours only: the client's deadline cancels the task, which is not a

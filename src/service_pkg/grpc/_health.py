@@ -91,7 +91,12 @@ class RuntimeCheck(CheckBase):
         return self._value
 
     async def __subscribe__(self) -> asyncio.Event:
-        """A ``Watch`` stream opened: it is woken on every change."""
+        """A ``Watch`` stream opened: it is woken on every change.
+
+        grpclib sends the current status right after this returns, so a check runs first:
+        the first answer is a verdict, not ``UNKNOWN``.
+        """
+        await self.__check__()
         event = asyncio.Event()
         self._events.add(event)
         self._watched.set()

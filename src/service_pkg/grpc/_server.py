@@ -169,12 +169,12 @@ class GrpcServer:
             raise RuntimeError("GrpcServer: already started")
         tls = _tls(self._config)
         handlers = list(self._services)
-        if self._config.reflection:
-            pool = load_descriptor_pool(*self._descriptors)
-            handlers = with_reflection(handlers, self._names, pool)
         check = RuntimeCheck(self._runtime, self._config.health_poll_interval)
         if self._config.health:
             handlers.append(health_service(self._services, check))
+        if self._config.reflection:
+            pool = load_descriptor_pool(*self._descriptors)
+            handlers = with_reflection(handlers, service_names(handlers), pool)
         server = Server(
             handlers,
             codec=LimitedCodec(self._config.max_send_size, self._config.max_receive_size),
@@ -279,10 +279,12 @@ class GrpcServer:
                 "grpc graceful stop timed out; cancelling the remaining calls",
                 extra={"address": self.address, "cancelled": self._guards.in_flight},
             )
-        self._server_closed = True
-        server.close()
         try:
             async with asyncio.timeout(self._config.close_timeout):
+                self._guards.abort_calls()
+                await self._guards.wait_aborted()
+                self._server_closed = True
+                server.close()
                 await server.wait_closed()
         except TimeoutError:
             logger.warning(
