@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import io
 import json
 import os
+import pstats
 import re
 import shutil
 import socket
@@ -40,6 +42,8 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -91,8 +95,9 @@ async def _serve(sink: _CountingSink) -> None:
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
         while line := await reader.readline():
             if line.strip() == b"counts":
-                counts = {n: s.finished for n, s in services.items()}
+                counts: dict[str, float] = {n: s.finished for n, s in services.items()}
                 counts["access_lines"] = sink.access_lines
+                counts["cpu"] = time.process_time()
                 print(json.dumps(counts), flush=True)
     bare.close()
     codec.close()
@@ -164,26 +169,48 @@ async def _client_loop(port: int, calls: int) -> int:
     return failed
 
 
+def _child(*, profile: bool) -> int:
+    from service_pkg.logs import configure  # noqa: PLC0415 - only the child logs
+
+    sink = _CountingSink()
+    configure(level="info", stream=cast("TextIO", sink))
+    if not profile:
+        asyncio.run(_serve(sink))
+        return 0
+    profiler = cProfile.Profile()
+    profiler.enable()
+    asyncio.run(_serve(sink))
+    profiler.disable()
+    pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="8 s windows instead of 5 s")
     parser.add_argument("--window", type=float, default=None, help="seconds per window")
     parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument(
+        "--profile",
+        choices=VARIANTS,
+        default=None,
+        help="cProfile the server while only this variant is under load",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        from service_pkg.logs import configure  # noqa: PLC0415 - only the child logs
-
-        sink = _CountingSink()
-        configure(level="info", stream=cast("TextIO", sink))
-        asyncio.run(_serve(sink))
-        return 0
+        return _child(profile=args.profile is not None)
     if shutil.which("h2load") is None:
         print("h2load not found: apt-get install nghttp2-client", file=sys.stderr)
         return 2
     window = args.window or (8.0 if args.full else 5.0)
     pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
-    server_cmd = [sys.executable, __file__, "--serve"]
+    server_cmd = [
+        sys.executable,
+        __file__,
+        "--serve",
+        *(["--profile", args.profile] if args.profile else []),
+    ]
     if pin:
         server_cmd = ["taskset", "-c", "0", *server_cmd]
     child = subprocess.Popen(server_cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -191,10 +218,22 @@ def main() -> int:
     assert child.stdout is not None
     try:
         ports: dict[str, int] = json.loads(child.stdout.readline())
-        results = _run(ports, window, args.repetitions, "1" if pin else None)
-        child.stdin.write("counts\n")
-        child.stdin.flush()
-        counts: dict[str, int] = json.loads(child.stdout.readline())
+        if args.profile:
+            with tempfile.TemporaryDirectory() as scratch:
+                body = _body(Path(scratch))
+                rps, _ = _h2load(ports[args.profile], window, body, "1" if pin else None)
+            print(f"profiled {args.profile}: {rps:.0f} req/s; top functions on stderr")
+            return 0
+        stdin, stdout = child.stdin, child.stdout
+
+        def query() -> dict[str, float]:
+            stdin.write("counts\n")
+            stdin.flush()
+            answer: dict[str, float] = json.loads(stdout.readline())
+            return answer
+
+        results = _run(ports, window, args.repetitions, "1" if pin else None, query)
+        counts = query()
     finally:
         child.stdin.close()
         child.wait(timeout=30)
@@ -202,9 +241,14 @@ def main() -> int:
 
 
 def _run(
-    ports: dict[str, int], window: float, repetitions: int, cores: str | None
+    ports: dict[str, int],
+    window: float,
+    repetitions: int,
+    cores: str | None,
+    query: Callable[[], dict[str, float]],
 ) -> dict[str, Any]:
     rps: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    cpu_us: dict[str, list[float]] = {name: [] for name in VARIANTS}
     succeeded = dict.fromkeys(VARIANTS, 0)
     loop_failures = {name: asyncio.run(_client_loop(port, 200)) for name, port in ports.items()}
     with tempfile.TemporaryDirectory() as scratch:
@@ -216,24 +260,35 @@ def _run(
         for repetition in range(repetitions):
             order = VARIANTS[repetition % len(VARIANTS) :] + VARIANTS[: repetition % len(VARIANTS)]
             for name in order:
+                before = query()
                 value, done = _h2load(ports[name], window, body, cores)
+                after = query()
+                calls = after[name] - before[name]
+                cpu_us[name].append((after["cpu"] - before["cpu"]) / max(calls, 1) * 1e6)
                 rps[name].append(value)
                 succeeded[name] += done
                 print(f"rep {repetition + 1} {name}: {value:.0f} req/s", file=sys.stderr)
-    return {"rps": rps, "succeeded": succeeded, "loop_failures": loop_failures}
+    return {"rps": rps, "cpu_us": cpu_us, "succeeded": succeeded, "loop_failures": loop_failures}
 
 
 def _report(
-    results: dict[str, Any], counts: dict[str, int], window: float, reps: int, pinned: bool
+    results: dict[str, Any], counts: dict[str, float], window: float, reps: int, pinned: bool
 ) -> int:
     rps: dict[str, list[float]] = results["rps"]
+    cpu: dict[str, list[float]] = results["cpu_us"]
     medians = {name: statistics.median(values) for name, values in rps.items()}
+    cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
     base = medians["bare"]
     print(f"gRPC unary Echo, h2load -c8 -m8, {reps} x {window:g} s per variant, pinned={pinned}")
-    print(f"{'variant':<10} {'median rps':>10} {'ratio':>6}  runs")
+    print(f"{'variant':<10} {'median rps':>10} {'ratio':>6} {'CPU us/call':>11} {'ratio':>6}  runs")
     for name in VARIANTS:
         runs = " ".join(f"{v:.0f}" for v in rps[name])
-        print(f"{name:<10} {medians[name]:>10.0f} {medians[name] / base:>6.3f}  {runs}")
+        cpus = " ".join(f"{v:.0f}" for v in cpu[name])
+        cpu_ratio = cpu_medians["bare"] / cpu_medians[name]
+        print(
+            f"{name:<10} {medians[name]:>10.0f} {medians[name] / base:>6.3f} "
+            f"{cpu_medians[name]:>11.1f} {cpu_ratio:>6.3f}  rps: {runs}; us: {cpus}"
+        )
     # A call h2load counts as succeeded but the handler never finished is an error in an HTTP
     # 200. The handler may finish more calls than h2load counts: those still in flight when a
     # window ends (up to 64 per h2load run) are abandoned by h2load, not failed.
@@ -258,6 +313,8 @@ def _report(
                 "ratio_full": round(ratio_full, 3),
                 "ratio_codec_only": round(medians["codec"] / base, 3),
                 "bare_rps": round(base),
+                "cpu_ratio_no_access_log": round(cpu_medians["bare"] / cpu_medians["kit-nolog"], 3),
+                "cpu_ratio_full": round(cpu_medians["bare"] / cpu_medians["kit"], 3),
                 "non_ok": non_ok,
             }
         )
