@@ -48,13 +48,15 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from grpclib.client import Channel
+from grpclib.events import RecvRequest, SendInitialMetadata, SendTrailingMetadata, listen
 from grpclib.server import Server
 
 from service_pkg.grpc import GrpcServer, GrpcServerConfig
-from service_pkg.grpc._guards import LimitedCodec
+from service_pkg.grpc._guards import Guards, LimitedCodec
 from service_pkg.grpc._testing import EchoRequest, EchoService, EchoStub
 
 VARIANTS = ("bare", "codec", "kit-nolog", "kit")
+LAYERS = ("codec only", "1 no-op listener", "3 no-op listeners", "kit RecvRequest", "kit, all 3")
 METHOD = "/servicepkg.testing.v1.Echo/Echo"
 TARGETS = {"kit-nolog": 0.85, "kit": 0.75}
 
@@ -169,6 +171,62 @@ async def _client_loop(port: int, calls: int) -> int:
     return failed
 
 
+async def _noop(_: object) -> None:
+    return None
+
+
+def _layer_server(kind: str) -> Server:
+    server = Server([EchoService()], codec=LimitedCodec(4 << 20, 4 << 20))
+    guards = Guards(_config(access_log=False))
+    if kind == "1 no-op listener":
+        listen(server, RecvRequest, _noop)
+    elif kind == "3 no-op listeners":
+        for event in (RecvRequest, SendInitialMetadata, SendTrailingMetadata):
+            listen(server, event, _noop)
+    elif kind == "kit RecvRequest":
+        listen(server, RecvRequest, guards._on_request)  # noqa: SLF001 - one layer alone
+    elif kind == "kit, all 3":
+        guards.install(server)
+    return server
+
+
+async def _drive(port: int, calls: int = 2000, tasks: int = 16) -> float:
+    channel = Channel("127.0.0.1", port)
+    stub = EchoStub(channel)
+    await stub.echo(EchoRequest(message="warm-up"))
+
+    async def worker() -> None:
+        for _ in range(calls // tasks):
+            await stub.echo(EchoRequest(message="bench"))
+
+    began = time.process_time()
+    async with asyncio.TaskGroup() as group:
+        for _ in range(tasks):
+            group.create_task(worker())
+    spent = time.process_time() - began
+    channel.close()
+    return spent / calls * 1e6
+
+
+async def _layers(repetitions: int) -> dict[str, list[float]]:
+    """Client+server CPU µs per call in one process, adding the kit's listeners one by one."""
+    ports: dict[str, int] = {}
+    servers = []
+    for kind in LAYERS:
+        server, sock = _layer_server(kind), _listening()
+        await server.start(sock=sock)
+        servers.append(server)
+        ports[kind] = sock.getsockname()[1]
+    results: dict[str, list[float]] = {kind: [] for kind in LAYERS}
+    for _ in range(repetitions):
+        for kind in LAYERS:
+            results[kind].append(await _drive(ports[kind]))
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+    return results
+
+
 def _child(*, profile: bool) -> int:
     from service_pkg.logs import configure  # noqa: PLC0415 - only the child logs
 
@@ -196,8 +254,20 @@ def main() -> int:
         default=None,
         help="cProfile the server while only this variant is under load",
     )
+    parser.add_argument(
+        "--layers",
+        action="store_true",
+        help="in-process client+server CPU per call, adding the kit's listeners one by one",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.layers:
+        layers = asyncio.run(_layers(args.repetitions))
+        print("client+server CPU us/call, one process, 2000 calls at concurrency 16")
+        for kind, values in layers.items():
+            runs = " ".join(f"{v:.0f}" for v in values)
+            print(f"{kind:<18} {statistics.median(values):>6.0f}  {runs}")
+        return 0
     if args.serve:
         return _child(profile=args.profile is not None)
     if shutil.which("h2load") is None:
