@@ -22,6 +22,7 @@ __all__ = ("GrpcChannelConfig", "check_channel", "grpc_channel", "propagate_corr
 logger = logging.getLogger("service_pkg.grpc")
 
 _CONFIGS: dict[int, GrpcChannelConfig] = {}
+_UNKNOWN = GrpcChannelConfig()
 # The channel is grpclib's object, so the config its health check needs is kept beside it,
 # keyed by identity while the component runs.
 
@@ -46,7 +47,8 @@ async def check_channel(channel: Channel) -> None:
     """``grpc_channel``'s default health check: ``grpc.health.v1.Health/Check`` on the server.
 
     Asks about the config's ``health_service`` (``""`` = overall) within ``health_timeout``;
-    with ``health_service=None`` it passes while the channel exists.
+    with ``health_service=None`` it passes while the channel exists. A channel that no
+    ``grpc_channel`` component runs is asked about ``""`` within 1 s.
 
     Raises:
         BrokenResourceError: the call failed or the answer is not ``SERVING``; names the
@@ -54,22 +56,21 @@ async def check_channel(channel: Channel) -> None:
 
     .. versionadded:: 0.3.0
     """
-    config = _CONFIGS.get(id(channel))
-    if config is None or config.health_service is None:
+    config = _CONFIGS.get(id(channel), _UNKNOWN)
+    if config.health_service is None:
         return
+    address = config.address if config is not _UNKNOWN else "<channel not run by grpc_channel>"
     try:
         reply = await HealthStub(channel).Check(
             HealthCheckRequest(service=config.health_service), timeout=config.health_timeout
         )
     except (GRPCError, StreamTerminatedError, OSError, TimeoutError) as exc:
         raise BrokenResourceError(
-            f"grpc: health check of {config.address} failed: {exc}", address=config.address
+            f"grpc: health check of {address} failed: {exc}", address=address
         ) from exc
     if reply.status != HealthCheckResponse.SERVING:
         status = HealthCheckResponse.ServingStatus.Name(reply.status)
-        raise BrokenResourceError(
-            f"grpc: {config.address} answers {status}", address=config.address
-        )
+        raise BrokenResourceError(f"grpc: {address} answers {status}", address=address)
 
 
 @default_health(check_channel, affects_readiness=False)

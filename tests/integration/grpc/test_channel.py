@@ -99,3 +99,15 @@ async def test_a_given_channel_is_used_and_never_closed() -> None:
         assert closed == []
         given.close()
     assert reply.correlation_id == "given-1"
+
+
+async def test_a_channel_made_by_hand_is_checked_against_the_servers_overall_health() -> None:
+    runtime = FakeRuntime()
+    runtime.set_health("db", "failed", error="down")
+    async with serving(runtime=runtime) as (server, _, _):
+        channel = Channel("127.0.0.1", server.port)
+        try:
+            with pytest.raises(BrokenResourceError, match="answers NOT_SERVING"):
+                await check_channel(channel)
+        finally:
+            channel.close()
