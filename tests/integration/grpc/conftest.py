@@ -44,19 +44,30 @@ async def serving(
             channel.close()
 
 
-async def grpcio(port: int, *args: str) -> list[dict[str, Any]]:
-    """Run the grpcio client child; its JSON answers."""
-    env = dict(os.environ, PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{ROOT}")
-    child = await asyncio.create_subprocess_exec(
+def grpcio_env() -> dict[str, str]:
+    """The environment the grpcio client child needs (the kit on its path)."""
+    return dict(os.environ, PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{ROOT}")
+
+
+def grpcio_command(port: int, *args: str) -> list[str]:
+    """The command line of the grpcio client child."""
+    return [
         sys.executable,
         "-W",
         "error::DeprecationWarning",
         str(GRPCIO_CLIENT),
         str(port),
         *args,
+    ]
+
+
+async def grpcio(port: int, *args: str) -> list[dict[str, Any]]:
+    """Run the grpcio client child; its JSON answers."""
+    child = await asyncio.create_subprocess_exec(
+        *grpcio_command(port, *args),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=env,
+        env=grpcio_env(),
     )
     out, err = await asyncio.wait_for(child.communicate(), timeout=40)
     assert child.returncode == 0, err.decode()

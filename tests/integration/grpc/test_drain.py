@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,7 +21,7 @@ from service_pkg.app import Runtime
 from service_pkg.grpc import GrpcServer, GrpcServerConfig, grpc_server
 from service_pkg.grpc._testing import EchoRequest, EchoService, EchoStub
 
-from .conftest import eventually, grpcio, loopback
+from .conftest import eventually, grpcio, grpcio_command, grpcio_env, loopback
 
 pytestmark = pytest.mark.integration
 
@@ -84,6 +85,22 @@ async def test_grpcio_sees_serving_then_not_serving_on_drain() -> None:
         await stopping
     assert before == [{"status": "SERVING"}]
     assert after == [{"status": "NOT_SERVING"}]
+
+
+async def test_a_grpcio_watch_sees_serving_then_not_serving_when_the_drain_begins() -> None:
+    async with running(drain_delay=1.5) as (app, server, _, _):
+        child = await asyncio.create_subprocess_exec(
+            *grpcio_command(server.port, "watch", "", "2"),
+            stdout=asyncio.subprocess.PIPE,
+            env=grpcio_env(),
+        )
+        assert child.stdout is not None
+        first = json.loads(await asyncio.wait_for(child.stdout.readline(), 40))
+        stopping = asyncio.create_task(app.stop())
+        second = json.loads(await asyncio.wait_for(child.stdout.readline(), 40))
+        await asyncio.wait_for(child.wait(), 40)
+        await stopping
+    assert [first, second] == [{"status": "SERVING"}, {"status": "NOT_SERVING"}]
 
 
 async def test_after_the_delay_new_calls_are_unavailable_and_in_flight_ones_finish() -> None:
