@@ -61,8 +61,9 @@ class GrpcServer:
     Lifecycle: ``async with GrpcServer(...)`` (or ``Component(grpc_server, ...)``) binds the
     port and serves: start means the port is bound. :meth:`aclose` (idempotent) drains: new
     calls get ``UNAVAILABLE`` at once, in-flight ones get ``graceful_timeout`` to finish, then
-    grpclib cancels the rest and the server gets ``close_timeout`` to close. It never raises
-    for what the calls do; it logs what it had to cancel.
+    the rest (and open ``Health.Watch`` streams) end with ``UNAVAILABLE`` and grpclib closes,
+    all within ``close_timeout``. It never raises for what the calls do; it logs what it had
+    to abort.
 
     Health: ``grpc.health.v1`` answers with the runtime's verdict for ``""`` and every
     service, ``NOT_SERVING`` from the first moment of the application's drain.
@@ -168,8 +169,25 @@ class GrpcServer:
         if self._server is not None:
             raise RuntimeError("GrpcServer: already started")
         tls = _tls(self._config)
-        handlers = list(self._services)
         check = RuntimeCheck(self._runtime, self._config.health_poll_interval)
+        try:
+            server = await self._start(check, tls)
+        except BaseException:
+            check.close()  # stop following the runtime's events
+            raise
+        self._server, self._check = server, check
+        if self._config.health and self._runtime is not None:
+            self._poller = asyncio.get_running_loop().create_task(
+                check.poll(), name=f"service_pkg:grpc:health:{self.address}"
+            )
+        logger.info(
+            "grpc server listening",
+            extra={"address": self.address, "services": self._names, "tls": tls is not None},
+        )
+        return self
+
+    async def _start(self, check: RuntimeCheck, tls: ssl.SSLContext | None) -> Server:
+        handlers = list(self._services)
         if self._config.health:
             handlers.append(health_service(self._services, check))
         if self._config.reflection:
@@ -183,29 +201,21 @@ class GrpcServer:
         self._guards.install(server)
         for instrument in self._instrument:
             instrument(server)
-        sock = self._bind()
+        sock = await self._bind()
         try:
             await server.start(sock=sock, ssl=tls)
         except BaseException:
-            check.close()
             sock.close()
             raise
-        self._server, self._check = server, check
-        if self._config.health and self._runtime is not None:
-            self._poller = asyncio.get_running_loop().create_task(
-                check.poll(), name=f"service_pkg:grpc:health:{self.address}"
-            )
-        logger.info(
-            "grpc server listening",
-            extra={"address": self.address, "services": self._names, "tls": tls is not None},
-        )
-        return self
+        return server
 
-    def _bind(self) -> socket.socket:
+    async def _bind(self) -> socket.socket:
         """Bind here, not in asyncio, so a taken port is a clear error naming the address."""
         host, port = self._config.host, self._config.port
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
             family, kind, proto, _, where = infos[0]
             sock = socket.socket(family, kind, proto)
         except OSError as exc:

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from service_pkg.exceptions import ConfigError
 from service_pkg.grpc import GrpcServer
 from service_pkg.grpc._testing import EchoService
 from service_pkg.testing import FakeRuntime
@@ -86,3 +87,11 @@ async def test_reflection_is_off_by_default() -> None:
     async with GrpcServer([EchoService()], loopback()) as server:
         [out] = await grpcio(server.port, "reflect")
     assert out == {"code": "UNIMPLEMENTED"}
+
+
+async def test_reflection_without_a_descriptor_fails_the_start_and_leaves_nothing_behind() -> None:
+    runtime = FakeRuntime()
+    server = GrpcServer([EchoService()], loopback(reflection=True), runtime=runtime)
+    with pytest.raises(ConfigError, match="descriptors"):
+        await server.__aenter__()
+    assert not runtime._bus.active
