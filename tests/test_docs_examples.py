@@ -29,6 +29,7 @@ PAGES = (
     "docs/testing.md",
     "docs/postgres.md",
     "docs/http.md",
+    "docs/grpc.md",
 )
 TIMEOUT = 45.0
 
