@@ -1,0 +1,344 @@
+"""``KitMetrics``: one Prometheus registry per application and every instrument of the kit."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from service_pkg.exceptions import ConfigError
+from service_pkg.metrics._events import PREFIX, EventRecorder
+
+if TYPE_CHECKING:
+    from service_pkg.app import RunState
+    from service_pkg.events import Event
+    from service_pkg.leader import LeaderElection
+
+__all__ = (
+    "DEFAULT_BUCKETS",
+    "KitMetrics",
+    "MetricsConfig",
+)
+
+
+DEFAULT_BUCKETS: tuple[float, ...] = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+)
+"""The OTel semantic conventions' advisory buckets (seconds) for request durations."""
+
+_FAST_BUCKETS: tuple[float, ...] = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+_SLOW_BUCKETS: tuple[float, ...] = (0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+def _buckets(field: str, value: object) -> tuple[float, ...]:
+    if not isinstance(value, tuple) or not value:
+        raise ConfigError(field, value, "must be a non-empty tuple of seconds")
+    for bound in value:
+        if (
+            isinstance(bound, bool)
+            or not isinstance(bound, int | float)
+            or not math.isfinite(bound)
+        ):
+            raise ConfigError(field, value, "every bucket must be a finite number of seconds")
+    if list(value) != sorted(set(value)):
+        raise ConfigError(field, value, "buckets must be strictly increasing")
+    return tuple(float(b) for b in value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsConfig:
+    """How the kit's histograms are bucketed.
+
+    Raises:
+        ConfigError: a bucket tuple is empty, not strictly increasing or not finite numbers.
+
+    .. versionadded:: 0.3.0
+    """
+
+    request_buckets: tuple[float, ...] = DEFAULT_BUCKETS
+    """HTTP request and gRPC call durations (the semconv advisory buckets)."""
+    job_buckets: tuple[float, ...] = _SLOW_BUCKETS
+    """Scheduler run durations and lateness, component start and stop durations."""
+    fast_buckets: tuple[float, ...] = _FAST_BUCKETS
+    """Election renew latency and health-check durations."""
+    margin_buckets: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 30.0)
+    """What was left of the lease deadline when a renewal answered."""
+
+    def __post_init__(self) -> None:
+        """Validate the buckets."""
+        for name in ("request_buckets", "job_buckets", "fast_buckets", "margin_buckets"):
+            _buckets(name, getattr(self, name))
+
+
+class _Live(Collector):
+    """Gauges read at scrape time from whatever sources are registered now."""
+
+    def __init__(self) -> None:
+        self._sources: list[Callable[[], Iterable[GaugeMetricFamily]]] = []
+
+    def add(self, source: Callable[[], Iterable[GaugeMetricFamily]]) -> Callable[[], None]:
+        self._sources.append(source)
+
+        def remove() -> None:
+            if source in self._sources:
+                self._sources.remove(source)
+
+        return remove
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        # Several sources may feed one family (two engines): merge them by name, so the
+        # exposition has each family once.
+        merged: dict[str, GaugeMetricFamily] = {}
+        for source in tuple(self._sources):
+            for family in source():
+                known = merged.get(family.name)
+                if known is None:
+                    merged[family.name] = family
+                else:
+                    known.samples.extend(family.samples)
+        yield from merged.values()
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Nothing up front: the families depend on the sources present at scrape time.
+        return iter(())
+
+
+class KitMetrics:
+    """The metrics of one application: a private registry and the kit's instruments in it.
+
+    Build one per application (the ``metrics`` component does); two applications in one
+    process never share series. Every instrument is a plain ``prometheus_client`` object, so
+    service code may add its own to :attr:`registry`. :meth:`observe` is the event-stream
+    subscriber; :meth:`add_source` registers a scrape-time gauge source (pools, elections)
+    and returns its removal handle.
+
+    It owns nothing to close: dropping it is enough.
+
+    .. versionadded:: 0.3.0
+    """
+
+    def __init__(
+        self,
+        config: MetricsConfig | None = None,
+        *,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.config = config or MetricsConfig()
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        c, r = self.config, self.registry
+        p = PREFIX
+        # lifecycle
+        self.component_start = Histogram(
+            f"{p}component_start_duration_seconds",
+            "Time a component's start took, by outcome (ok, failed, timed_out).",
+            ("component", "outcome"),
+            buckets=c.job_buckets,
+            registry=r,
+        )
+        self.component_stop = Histogram(
+            f"{p}component_stop_duration_seconds",
+            "Time a component's (or shutdown hook's) stop took, by outcome and reason.",
+            ("component", "outcome", "reason"),
+            buckets=c.job_buckets,
+            registry=r,
+        )
+        self.component_state = Gauge(
+            f"{p}component_state",
+            "1 for the state each component is in (starting, running, stopping, stopped, "
+            "failed), 0 for the others.",
+            ("component", "state"),
+            registry=r,
+        )
+        self.application_state = Gauge(
+            f"{p}application_state",
+            "1 for the state the application is in, 0 for the others.",
+            ("state",),
+            registry=r,
+        )
+        self.start_duration = Gauge(
+            f"{p}application_start_duration_seconds",
+            "Time the application's last start took (STARTING to RUNNING).",
+            registry=r,
+        )
+        self.shutdown_duration = Gauge(
+            f"{p}shutdown_duration_seconds",
+            "Time the application's last stop took (STOPPING to STOPPED or FAILED), by reason.",
+            ("reason",),
+            registry=r,
+        )
+        self.shutdowns = Counter(
+            f"{p}shutdowns",
+            "Stops of the application, by reason and final state.",
+            ("reason", "state"),
+            registry=r,
+        )
+        self.start_aborts = Counter(
+            f"{p}start_aborts",
+            "Starts that failed and were rolled back, by the component that failed.",
+            ("component",),
+            registry=r,
+        )
+        self.readiness = Gauge(
+            f"{p}readiness",
+            "The lifecycle's readiness barrier: 1 ready, 0 not.",
+            registry=r,
+        )
+        self.health_ready = Gauge(
+            f"{p}health_ready",
+            "The verdict of the last health round (what /readyz answers): 1 ready, 0 not.",
+            registry=r,
+        )
+        self.health_checks = Counter(
+            f"{p}health_checks",
+            "Health-check results per component (ok, failed, standby, stopped).",
+            ("component", "status"),
+            registry=r,
+        )
+        self.health_duration = Histogram(
+            f"{p}health_check_duration_seconds",
+            "Time one component's health check took.",
+            ("component",),
+            buckets=c.fast_buckets,
+            registry=r,
+        )
+        # leader
+        self.leader_transitions = Counter(
+            f"{p}leader_transitions",
+            "Leadership transitions per election, by event (taken, lost) and reason.",
+            ("election", "event", "reason"),
+            registry=r,
+        )
+        self.leader_resignations = Counter(
+            f"{p}leader_resignations",
+            "Times a leader resigned (a gated group failed to start, or code called resign).",
+            ("election",),
+            registry=r,
+        )
+        self.leader_renew = Histogram(
+            f"{p}leader_renew_duration_seconds",
+            "Round trip of a lease renewal, by outcome (extended, not_owner, failed, timed_out).",
+            ("election", "outcome"),
+            buckets=c.fast_buckets,
+            registry=r,
+        )
+        self.leader_margin = Histogram(
+            f"{p}leader_renew_margin_seconds",
+            "What was left of the local lease deadline when a renewal answered.",
+            ("election",),
+            buckets=c.margin_buckets,
+            registry=r,
+        )
+        self.store_reconnects = Counter(
+            f"{p}store_reconnects",
+            "Connections to a store re-established after an error, per component.",
+            ("component",),
+            registry=r,
+        )
+        # scheduler
+        self.job_runs = Counter(
+            f"{p}job_runs",
+            "Slots of a job by outcome (ok, failed, timed_out, skipped, missed, fenced, "
+            "cancelled); a stall's missed slots count one each.",
+            ("scheduler", "job", "outcome"),
+            registry=r,
+        )
+        self.job_duration = Histogram(
+            f"{p}job_duration_seconds",
+            "How long a run ran, by outcome (runs that began only).",
+            ("scheduler", "job", "outcome"),
+            buckets=c.job_buckets,
+            registry=r,
+        )
+        self.job_lateness = Histogram(
+            f"{p}job_lateness_seconds",
+            "How long after its slot a run began (runs that began only).",
+            ("scheduler", "job"),
+            buckets=c.job_buckets,
+            registry=r,
+        )
+        # edges (OTel semantic-convention names)
+        self.http_duration = Histogram(
+            "http_server_request_duration_seconds",
+            "Duration of HTTP server requests.",
+            ("http_request_method", "http_route", "http_response_status_code", "error_type"),
+            buckets=c.request_buckets,
+            registry=r,
+        )
+        self.http_active = Gauge(
+            "http_server_active_requests",
+            "Number of HTTP server requests in flight.",
+            ("http_request_method",),
+            registry=r,
+        )
+        self.rpc_duration = Histogram(
+            "rpc_server_call_duration_seconds",
+            "Duration of RPCs the server handled, by status code.",
+            ("rpc_system_name", "rpc_method", "rpc_status_code", "error_type"),
+            buckets=c.request_buckets,
+            registry=r,
+        )
+        self.rpc_active = Gauge(
+            "rpc_server_active_calls",
+            "Number of RPCs the server is handling.",
+            ("rpc_system_name",),
+            registry=r,
+        )
+        self._live = _Live()
+        r.register(self._live)
+        self._recorder = EventRecorder(self)
+
+    def __repr__(self) -> str:
+        """Show the number of scrape-time sources."""
+        return f"<KitMetrics sources={len(self._live._sources)}>"  # noqa: SLF001 - own helper
+
+    def add_source(self, source: Callable[[], Iterable[GaugeMetricFamily]]) -> Callable[[], None]:
+        """Read ``source()`` at every scrape; returns the handle that removes it (idempotent).
+
+        ``source`` returns metric families (``GaugeMetricFamily``); families of one name from
+        several sources are merged. It must be quick and must not block: it runs in the scrape.
+        """
+        if not callable(source):
+            raise ConfigError("source", source, "must be callable")
+        return self._live.add(source)
+
+    def observe(self, event: Event) -> None:
+        """The event-stream subscriber: record one event (``runtime.subscribe(m.observe)``)."""
+        self._recorder(event)
+
+    def seed(self, state: RunState, *, ready: bool) -> None:
+        """Set the application gauges to what the runtime says now (before any event)."""
+        self._recorder.set_application_state(state, ready=ready)
+
+    def watch_election(self, election: LeaderElection, name: str) -> Callable[[], None]:
+        """Read ``election.is_leader()`` and ``.epoch`` at every scrape, as election ``name``.
+
+        Without it the leadership gauges follow the election's events. Returns the undo
+        (idempotent), which keeps the last values read.
+        """
+        return self._recorder.watch_election(name, election)
+
+    def exposition(self) -> bytes:
+        """The registry in the Prometheus text format (what ``/metrics`` serves)."""
+        return generate_latest(self.registry)
+
+    def names(self) -> Sequence[str]:
+        """Every metric family name the registry exposes now (``_total``/``_bucket`` aside)."""
+        return sorted({m.name for m in self.registry.collect()})
