@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, make_asgi_app
 
 from service_pkg._checks import seconds
 from service_pkg.exceptions import BrokenResourceError, ConfigError
-from service_pkg.metrics._edges import ASGIApp
+from service_pkg.metrics._edges import ASGIApp, Receive, Scope, Send
 from service_pkg.metrics._registry import KitMetrics
 
 __all__ = ("ExporterConfig", "MetricsExporter", "metrics_asgi_app", "metrics_exporter")
@@ -196,8 +196,13 @@ def metrics_asgi_app(kit: KitMetrics) -> ASGIApp:
     """A plain ASGI app answering with ``kit``'s exposition (``prometheus_client``'s own).
 
     Mount it at ``/metrics`` in any ASGI framework; in Litestar:
-    ``asgi("/metrics", is_mount=True)(metrics_asgi_app(kit))``. It honours
+    ``asgi("/metrics", is_mount=True, copy_scope=True)(metrics_asgi_app(kit))``. It honours
     ``Accept-Encoding: gzip`` and the OpenMetrics ``Accept`` header.
     """
-    app: ASGIApp = make_asgi_app(kit.registry)
-    return app
+    inner = make_asgi_app(kit.registry)
+
+    # Annotated (prometheus_client's is not): Litestar reads the handler's signature.
+    async def metrics_app(scope: Scope, receive: Receive, send: Send) -> None:
+        await inner(scope, receive, send)
+
+    return metrics_app
