@@ -27,7 +27,9 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Any in the app's parameters: frameworks type their scopes more narrowly (Litestar's
+# HTTPScope | WebSocketScope | LifeSpanScope), and any ASGI app must be accepted.
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 OTHER = "_OTHER"
 """The label value of an unknown method and of a request no route matched (semconv's

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from opentelemetry import context, propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
@@ -17,6 +16,8 @@ if TYPE_CHECKING:
     from grpclib.events import RecvRequest, RecvTrailingMetadata, SendRequest, SendTrailingMetadata
     from grpclib.server import Server
     from litestar.plugins.opentelemetry import OpenTelemetryPlugin
+
+    from service_pkg.tracing._litestar import RouteSpanNames
 
 __all__ = ("instrument_grpc_channel", "instrument_grpc_server_tracing", "litestar_tracing")
 
@@ -113,36 +114,20 @@ def instrument_grpc_channel(
     listen(channel, RecvTrailingMetadata, on_trailers)
 
 
-def _route_span_details(scope: Any) -> tuple[str, dict[str, str]]:
-    # Litestar's default names the span after the raw path (one name per id); the router
-    # has put the route template in the scope by the time this middleware runs.
-    method = str(scope.get("method", "")).strip()
-    route = scope.get("path_template") or "_OTHER"
-    return (f"{method} {route}" if method else route), {"http.route": route}
-
-
 def litestar_tracing(
     *,
     tracer_provider: TracerProvider | None = None,
     exclude: Collection[str] = ("/metrics", "/livez", "/readyz", "/healthz"),
-) -> OpenTelemetryPlugin:
-    """Litestar's own ``OpenTelemetryPlugin``, configured the kit's way.
+) -> tuple[OpenTelemetryPlugin, RouteSpanNames]:
+    """Litestar's own ``OpenTelemetryPlugin``, configured the kit's way, and a helper plugin.
 
-    ``Litestar(plugins=[litestar_tracing()])``. Spans are named ``METHOD <route template>``
-    with ``http.route`` the template (Litestar's default uses the raw path), probe and scrape
-    paths are not traced, and the ``receive``/``send`` sub-spans are dropped. Needs
+    ``Litestar(plugins=[*litestar_tracing()])``. Server spans are named ``METHOD <route
+    template>`` with ``http.route`` the template (Litestar's default names them after the raw
+    path: one name per id), ``METHOD _OTHER`` when no route matched; probe and scrape paths
+    are not traced; the ``receive``/``send`` sub-spans are dropped. The incoming
+    ``traceparent`` is honoured (the global propagator). Needs
     ``opentelemetry-instrumentation-asgi`` (in the ``tracing`` extra) and Litestar.
     """
-    from litestar.plugins.opentelemetry import (  # noqa: PLC0415 - http extra is optional
-        OpenTelemetryConfig,
-        OpenTelemetryPlugin,
-    )
+    from service_pkg.tracing._litestar import litestar_plugins  # noqa: PLC0415 - http extra
 
-    patterns = [f"^{re.escape(path)}$" for path in exclude]
-    config = OpenTelemetryConfig(
-        tracer_provider=tracer_provider,
-        scope_span_details_extractor=_route_span_details,
-        exclude=patterns or None,
-        exclude_spans=["receive", "send"],
-    )
-    return OpenTelemetryPlugin(config)
+    return litestar_plugins(tracer_provider, exclude)

@@ -43,8 +43,8 @@ async def test_each_outcome_of_a_job_is_counted(runtime: FakeRuntime, kit: KitMe
     runtime.emit(run(JobOutcome.OK))
     runs = "service_pkg_job_runs_total"
     assert value(kit, runs, scheduler="main", job="sync", outcome="ok") == 2
-    for outcome in ("failed", "timed_out", "skipped", "missed", "fenced", "cancelled"):
-        assert value(kit, runs, scheduler="main", job="sync", outcome=outcome) == 1
+    for name in ("failed", "timed_out", "skipped", "missed", "fenced", "cancelled"):
+        assert value(kit, runs, scheduler="main", job="sync", outcome=name) == 1
 
 
 async def test_missed_slots_after_a_stall_count_one_each(
