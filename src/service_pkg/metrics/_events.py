@@ -19,7 +19,6 @@ from service_pkg.events import (
     ElectionRenewed,
     Event,
     HealthChecked,
-    JobOutcome,
     JobRun,
     LeadershipChanged,
     ReadinessChanged,
@@ -29,11 +28,9 @@ from service_pkg.events import (
 from service_pkg.leader import LeaderElection, LeaderEvent
 
 if TYPE_CHECKING:
-    from prometheus_client import Counter, Gauge, Histogram
+    from prometheus_client import Gauge
 
     from service_pkg.metrics._registry import KitMetrics
-
-    _JobChildren = tuple[Counter, Histogram | None, Histogram | None]
 
 __all__ = ("PREFIX", "EventRecorder")
 
@@ -42,7 +39,6 @@ PREFIX = "service_pkg_"
 semantic-convention names instead)."""
 
 _COMPONENT_STATES = ("starting", "running", "stopping", "stopped", "failed")
-_RAN = frozenset({JobOutcome.OK, JobOutcome.FAILED, JobOutcome.TIMED_OUT})
 
 
 def _one_hot(gauge: Gauge, labels: tuple[str, ...], states: tuple[str, ...], now: str) -> None:
@@ -73,7 +69,6 @@ class EventRecorder:
     def __init__(self, metrics: KitMetrics) -> None:
         self._m = metrics
         self._leaders: dict[str, _Leader] = {}
-        self._jobs: dict[tuple[str, str, JobOutcome], _JobChildren] = {}
         self._handlers: dict[type[Event], Callable[[Event], None]] = {
             ComponentStarting: self._starting,
             ComponentStarted: self._started,
@@ -88,7 +83,7 @@ class EventRecorder:
             LeadershipChanged: self._leadership,
             ElectionRenewed: self._renewed,
             StoreReconnected: self._reconnected,
-            JobRun: self._job,
+            JobRun: metrics.jobs.record,  # type: ignore[dict-item]  # takes its JobRun
         }
         metrics.add_source(self._leader_families)
 
@@ -221,27 +216,3 @@ class EventRecorder:
             epoch.add_metric((name,), float(current))
         yield leader
         yield epoch
-
-    # -- scheduler -------------------------------------------------------------------------
-
-    def _job(self, event: Event) -> None:
-        assert isinstance(event, JobRun)  # noqa: S101 - dispatched by type
-        # The scheduler's hot path: the labelled children are looked up once per
-        # (scheduler, job, outcome), not on every run.
-        key = (event.scheduler, event.job, event.outcome)
-        children = self._jobs.get(key)
-        if children is None:
-            children = self._jobs[key] = self._job_children(*key)
-        runs, duration, lateness = children
-        runs.inc(event.slots)
-        if duration is not None and lateness is not None:
-            duration.observe(event.duration)
-            lateness.observe(max(event.lateness, 0.0))
-
-    def _job_children(self, scheduler: str, job: str, outcome: JobOutcome) -> _JobChildren:
-        m = self._m
-        runs = m.job_runs.labels(scheduler, job, outcome.value)
-        if outcome not in _RAN:
-            return runs, None, None
-        duration = m.job_duration.labels(scheduler, job, outcome.value)
-        return runs, duration, m.job_lateness.labels(scheduler, job)

@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 
 from service_pkg.exceptions import ConfigError
 from service_pkg.metrics._events import PREFIX, EventRecorder
+from service_pkg.metrics._jobs import JobStats
 
 if TYPE_CHECKING:
     from service_pkg.app import RunState
@@ -252,28 +253,9 @@ class KitMetrics:
             ("component",),
             registry=r,
         )
-        # scheduler
-        self.job_runs = Counter(
-            f"{p}job_runs",
-            "Slots of a job by outcome (ok, failed, timed_out, skipped, missed, fenced, "
-            "cancelled); a stall's missed slots count one each.",
-            ("scheduler", "job", "outcome"),
-            registry=r,
-        )
-        self.job_duration = Histogram(
-            f"{p}job_duration_seconds",
-            "How long a run ran, by outcome (runs that began only).",
-            ("scheduler", "job", "outcome"),
-            buckets=c.job_buckets,
-            registry=r,
-        )
-        self.job_lateness = Histogram(
-            f"{p}job_lateness_seconds",
-            "How long after its slot a run began (runs that began only).",
-            ("scheduler", "job"),
-            buckets=c.job_buckets,
-            registry=r,
-        )
+        # scheduler: aggregated by hand (JobStats), the hot path
+        self.jobs = JobStats(PREFIX, c.job_buckets, c.job_buckets)
+        r.register(self.jobs)
         # edges (OTel semantic-convention names)
         self.http_duration = Histogram(
             "http_server_request_duration_seconds",

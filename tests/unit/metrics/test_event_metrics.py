@@ -69,6 +69,18 @@ async def test_durations_and_lateness_are_observed_for_runs_that_began(
     assert value(kit, "service_pkg_job_lateness_seconds_sum", **labels) == 0.03
 
 
+async def test_a_duration_on_a_bucket_bound_counts_in_that_bucket(
+    runtime: FakeRuntime, kit: KitMetrics
+) -> None:
+    """Prometheus buckets are "less than or equal": 0.5 s is in le="0.5", not in le="0.1"."""
+    runtime.emit(run(JobOutcome.OK, duration=0.5))
+    bucket = "service_pkg_job_duration_seconds_bucket"
+    labels = {"scheduler": "main", "job": "sync", "outcome": "ok"}
+    assert value(kit, bucket, **labels, le="0.1") == 0
+    assert value(kit, bucket, **labels, le="0.5") == 1
+    assert value(kit, bucket, **labels, le="+Inf") == 1
+
+
 async def test_renewals_feed_latency_by_outcome_and_margin(
     runtime: FakeRuntime, kit: KitMetrics
 ) -> None:
