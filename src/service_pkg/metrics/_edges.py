@@ -8,12 +8,12 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from service_pkg.exceptions import ConfigError
+from service_pkg.metrics._aggregate import HistogramSeries
 from service_pkg.metrics._registry import KitMetrics
 
 if TYPE_CHECKING:
     from grpclib.events import RecvRequest, SendTrailingMetadata
     from grpclib.server import Server
-    from prometheus_client import Gauge, Histogram
 
 __all__ = (
     "DEFAULT_EXCLUDED_PATHS",
@@ -81,10 +81,9 @@ class HttpMetricsMiddleware:
         self.app = app
         self._route = route
         self._exclude = frozenset(exclude)
-        self._duration: Histogram = kit.http_duration
-        self._active_gauge: Gauge = kit.http_active
-        self._children: dict[tuple[str, str, int, str], Any] = {}
-        self._active: dict[str, Any] = {}
+        self._duration = kit.http_duration
+        self._active = kit.http_active.values
+        self._children: dict[tuple[str, str, int, str], HistogramSeries] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Measure one request."""
@@ -94,9 +93,7 @@ class HttpMetricsMiddleware:
         method = scope.get("method", "")
         if method not in _METHODS:
             method = OTHER
-        active = self._active.get(method)
-        if active is None:
-            active = self._active[method] = self._active_gauge.labels(method)
+        active, key = self._active, (method,)
         status = 0
 
         async def send_status(message: Message) -> None:
@@ -106,7 +103,7 @@ class HttpMetricsMiddleware:
             await send(message)
 
         error = ""
-        active.inc()
+        active[key] = active.get(key, 0.0) + 1
         began = time.perf_counter()
         try:
             await self.app(scope, receive, send_status)
@@ -115,7 +112,7 @@ class HttpMetricsMiddleware:
             raise
         finally:
             elapsed = time.perf_counter() - began
-            active.dec()
+            active[key] -= 1
             if status == 0:
                 status = 500  # nothing was sent: what the server answers for a crashed app
             if not error and status >= 500:  # noqa: PLR2004
@@ -126,7 +123,7 @@ class HttpMetricsMiddleware:
         key = (method, route, status, error)
         child = self._children.get(key)
         if child is None:
-            child = self._children[key] = self._duration.labels(method, route, str(status), error)
+            child = self._children[key] = self._duration.child(method, route, str(status), error)
         child.observe(elapsed)
 
 
@@ -150,11 +147,12 @@ def instrument_grpc_server(server: Server, kit: KitMetrics) -> None:
     from grpclib.events import RecvRequest, SendTrailingMetadata, listen  # noqa: PLC0415
 
     duration = kit.rpc_duration
-    active = kit.rpc_active.labels("grpc")
-    children: dict[tuple[str, Status], Any] = {}
+    active, key = kit.rpc_active.values, ("grpc",)
+    active.setdefault(key, 0.0)
+    children: dict[tuple[str, Status], HistogramSeries] = {}
 
     async def on_request(event: RecvRequest) -> None:
-        active.inc()
+        active[key] += 1
         _CALL.set((event.method_name.lstrip("/"), time.perf_counter()))
 
     async def on_trailers(event: SendTrailingMetadata) -> None:
@@ -163,13 +161,13 @@ def instrument_grpc_server(server: Server, kit: KitMetrics) -> None:
             return
         _CALL.set(None)
         method, began = call
-        active.dec()
-        key = (method, event.status)
-        child = children.get(key)
+        active[key] -= 1
+        status = (method, event.status)
+        child = children.get(status)
         if child is None:
             name = event.status.name
             error = "" if event.status is Status.OK else name
-            child = children[key] = duration.labels("grpc", method, name, error)
+            child = children[status] = duration.child("grpc", method, name, error)
         child.observe(time.perf_counter() - began)
 
     listen(server, RecvRequest, on_request)

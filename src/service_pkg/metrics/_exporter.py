@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any, Self
 
-from prometheus_client import CONTENT_TYPE_LATEST, make_asgi_app
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from service_pkg._checks import seconds
 from service_pkg.exceptions import BrokenResourceError, ConfigError
@@ -193,16 +193,26 @@ async def metrics_exporter(
 
 
 def metrics_asgi_app(kit: KitMetrics) -> ASGIApp:
-    """A plain ASGI app answering with ``kit``'s exposition (``prometheus_client``'s own).
+    """A plain ASGI app answering every HTTP request with ``kit``'s exposition.
 
     Mount it at ``/metrics`` in any ASGI framework; in Litestar:
-    ``asgi("/metrics", is_mount=True, copy_scope=True)(metrics_asgi_app(kit))``. It honours
-    ``Accept-Encoding: gzip`` and the OpenMetrics ``Accept`` header.
+    ``asgi("/metrics", is_mount=True, copy_scope=True)(metrics_asgi_app(kit))``. It serves
+    :meth:`KitMetrics.exposition` (the fast rendering; prometheus-client's own ASGI app
+    would render 500 histogram series in ~70 ms instead of ~7), uncompressed, in the text
+    format ``0.0.4``; a ``HEAD`` gets the headers only.
     """
-    inner = make_asgi_app(kit.registry)
 
-    # Annotated (prometheus_client's is not): Litestar reads the handler's signature.
-    async def metrics_app(scope: Scope, receive: Receive, send: Send) -> None:
-        await inner(scope, receive, send)
+    # Annotated: Litestar reads a mounted handler's signature.
+    async def metrics_app(scope: Scope, receive: Receive, send: Send) -> None:  # noqa: ARG001 - the ASGI signature
+        if scope["type"] != "http":
+            return
+        body = kit.exposition()
+        headers = [
+            (b"content-type", CONTENT_TYPE_LATEST.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        head = scope.get("method") == "HEAD"
+        await send({"type": "http.response.body", "body": b"" if head else body})
 
     return metrics_app
