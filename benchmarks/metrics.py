@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import re
 import resource
@@ -90,7 +91,7 @@ async def scheduler_child(variant: str) -> dict[str, float]:
     if variant == "noop":
         bus.subscribe(lambda _event: None)
     elif variant == "metrics":
-        bus.subscribe(KitMetrics().observe)
+        KitMetrics().subscribe_to(bus)  # what the metrics component does
     sched = Scheduler(events=bus) if variant != "bare" else Scheduler()
     counted = [0]
     window = [0.0, 0.0]
@@ -103,10 +104,10 @@ async def scheduler_child(variant: str) -> dict[str, float]:
 
     for i in range(JOBS):
         sched.add(JobConfig(name=f"j{i}", func=body, trigger=Every(1.0)))
+    anchor = mono()  # Every(1.0) slots fall on anchor + k (k >= 0), give or take the start
     await sched.start()
-    anchor = mono()
-    # Window edges half-way between slots, so no slot sits on an edge.
-    window[0] = anchor + WARMUP + 0.5
+    # Window edges half-way between slots, so no slot's burst straddles an edge.
+    window[0] = anchor + math.ceil(WARMUP) + 0.5
     window[1] = window[0] + WINDOW
     await asyncio.sleep(window[0] - mono())
     c0 = cpu_seconds()

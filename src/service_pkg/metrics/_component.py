@@ -50,13 +50,15 @@ async def metrics(
     kit = KitMetrics(config, registry=registry)
     kit.seed(runtime.state, ready=runtime.readiness.is_ready())
     closing = False
+    unsubscribe = kit.subscribe_to(runtime)
 
-    def observe(event: Event) -> None:
-        kit.observe(event)
+    def on_state(event: Event) -> None:
+        # A second, filtered subscription: the recorder's own stays free of this check.
         if closing and isinstance(event, ApplicationStateChanged) and event.new in _FINAL:
             unsubscribe()
+            leave_state()
 
-    unsubscribe = runtime.subscribe(observe)
+    leave_state = runtime.subscribe(on_state, ApplicationStateChanged)
     try:
         yield kit
     finally:
@@ -64,6 +66,7 @@ async def metrics(
             closing = True
         else:
             unsubscribe()
+            leave_state()
 
 
 async def pool_metrics(
