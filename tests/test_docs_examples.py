@@ -26,6 +26,7 @@ PAGES = (
     "docs/leader-election.md",
     "docs/scheduler.md",
     "docs/health.md",
+    "docs/observability.md",
 )
 TIMEOUT = 45.0
 
