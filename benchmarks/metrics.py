@@ -1,6 +1,6 @@
 """Metrics benchmark: what ``service_pkg.metrics`` costs, against the same stack without it.
 
-Five parts, every A/B pair interleaved (A, B, B, A, ...) in one run, medians reported:
+Six parts, every A/B pair interleaved (A, B, B, A, ...) in one run, medians reported:
 
 * ``scheduler``: CPU per 1,000 runs of the kit's scheduler, 10,000 no-op jobs, tick 1 s,
   aligned, in fresh subprocesses pinned to core 1 (the method of ``benchmarks/scheduler.py``):
@@ -16,6 +16,9 @@ Five parts, every A/B pair interleaved (A, B, B, A, ...) in one run, medians rep
   ratio (nothing but Litestar in the denominator) and the added microseconds per request.
 * ``http``: requests/s of the same pair served by uvicorn (h11, asyncio loop: what the venv
   has) in two subprocesses on core 0, ``wrk -t1 -c64`` on core 1. Target >= 0.90x bare.
+* ``grpc-inproc``: grpclib ``Health/Check`` calls, both servers and their clients in this
+  process, CPU time per call (client and server both in it: the ratio is milder than a
+  server-only one, the added microseconds are the listeners' cost).
 * ``grpc``: RPCs/s of grpclib's ``Health/Check`` served in two subprocesses on core 0,
   ``h2load -c8 -m8`` on core 1, bare server against one with ``instrument_grpc_server``.
   Target >= 0.90x.
@@ -474,6 +477,53 @@ async def run_asgi(reps: int, n: int = 5_000) -> dict[str, Any]:
     }
 
 
+async def run_grpc_inprocess(reps: int, n: int = 1_000) -> dict[str, Any]:
+    """Both servers and their clients in this process: CPU time per call, alternating."""
+    from grpclib.client import Channel  # noqa: PLC0415
+    from grpclib.health.service import Health  # noqa: PLC0415
+    from grpclib.health.v1.health_grpc import HealthStub  # noqa: PLC0415
+    from grpclib.health.v1.health_pb2 import HealthCheckRequest  # noqa: PLC0415
+    from grpclib.server import Server  # noqa: PLC0415
+
+    from service_pkg.metrics import KitMetrics, instrument_grpc_server  # noqa: PLC0415
+
+    servers, stubs, channels = [], {}, []
+    for variant in ("bare", "metrics"):
+        srv = Server([Health()])
+        if variant == "metrics":
+            instrument_grpc_server(srv, KitMetrics())
+        port = free_port()
+        await srv.start("127.0.0.1", port)
+        channel = Channel("127.0.0.1", port)
+        servers.append(srv)
+        channels.append(channel)
+        stubs[variant] = HealthStub(channel)
+    request = HealthCheckRequest()
+    results: dict[str, list[float]] = {"bare": [], "metrics": []}
+    for stub in stubs.values():
+        for _ in range(200):
+            await stub.Check(request)
+    for rep in range(reps * 2):
+        order = ("bare", "metrics") if rep % 2 == 0 else ("metrics", "bare")
+        for variant in order:
+            began = time.process_time()
+            for _ in range(n):
+                await stubs[variant].Check(request)
+            results[variant].append((time.process_time() - began) / n * 1e6)
+    for channel in channels:
+        channel.close()
+    for srv in servers:
+        srv.close()
+        await srv.wait_closed()
+    med = {v: statistics.median(xs) for v, xs in results.items()}
+    return {
+        "us_per_call": results,
+        "median_us": med,
+        "added_us": med["metrics"] - med["bare"],
+        "ratio": med["bare"] / med["metrics"],
+    }
+
+
 # -- driver -------------------------------------------------------------------------------
 
 
@@ -496,6 +546,11 @@ def run_parts(parts: Sequence[str], reps: int) -> dict[str, Any]:
         print(f"http in-process: {json.dumps(inproc)}")
         summary["http_asgi_ratio"] = inproc["ratio"]
         summary["http_asgi_added_us"] = inproc["added_us"]
+    if "grpc-inproc" in parts:
+        inproc_grpc = asyncio.run(run_grpc_inprocess(reps))
+        print(f"grpc in-process: {json.dumps(inproc_grpc)}")
+        summary["grpc_inproc_ratio"] = inproc_grpc["ratio"]
+        summary["grpc_inproc_added_us"] = inproc_grpc["added_us"]
     if "http" in parts:
         if shutil.which("wrk"):
             http = run_pair("http", reps, lambda port: wrk(port, LOAD_SECONDS))
@@ -520,7 +575,7 @@ def run_parts(parts: Sequence[str], reps: int) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--parts", default="scheduler,scrape,asgi,http,grpc")
+    parser.add_argument("--parts", default="scheduler,scrape,asgi,grpc-inproc,http,grpc")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--child-scheduler", default=None)
     parser.add_argument("--serve-http", default=None)
