@@ -46,7 +46,9 @@ def every_series() -> KitMetrics:
         LeadershipChanged(election="cron", event=LeaderEvent.LOST, epoch=1, reason="resigned:x"),
         ElectionRenewed(election="cron", outcome=RenewOutcome.EXTENDED, latency=0.01, margin=3),
         StoreReconnected(component="ch", address="ch:9000", error="reset"),
-        JobRun(scheduler="s", job="j", scheduled=0, lateness=0, duration=0.1, outcome=JobOutcome.OK),
+        JobRun(
+            scheduler="s", job="j", scheduled=0, lateness=0, duration=0.1, outcome=JobOutcome.OK
+        ),
         HealthChecked(
             report=HealthReport(
                 components=(ComponentHealth(name="db", status=HealthStatus.OK),),
@@ -97,7 +99,7 @@ def test_the_metric_table_of_the_page_lists_every_family() -> None:
     """docs/observability.md names every family the kit exposes, and nothing else."""
     table = {
         m.group(1)
-        for m in re.finditer(r"^\| `([a-z_]+)` \|", PAGE.read_text(encoding="utf-8"), re.M)
+        for m in re.finditer(r"^\| `([a-z_]+)` \|", PAGE.read_text(encoding="utf-8"), re.MULTILINE)
     }
     exposed = sample_names(every_series())
     families = {
