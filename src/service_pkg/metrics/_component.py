@@ -43,7 +43,8 @@ async def metrics(
     seen (hence ``METRICS_PRIORITY``).
 
     ``registry``: a registry to fill instead of a new private one (for instance
-    ``prometheus_client.REGISTRY`` to expose the process and GC collectors with it).
+    ``prometheus_client.REGISTRY`` to expose the process and GC collectors with it; then
+    only one application per process can run the component, as the names would clash).
     """
     if not isinstance(runtime, Runtime):
         raise ConfigError("runtime", type(runtime).__name__, "must be the Runtime dependency")

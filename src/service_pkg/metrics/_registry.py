@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -16,16 +17,12 @@ from service_pkg.metrics._aggregate import FastFamilies, HistogramFamily, ValueF
 from service_pkg.metrics._events import PREFIX, EventRecorder
 from service_pkg.metrics._jobs import JobStats
 
+log = logging.getLogger("service_pkg.metrics")
+
 if TYPE_CHECKING:
     from service_pkg.app import RunState
     from service_pkg.events import Event
     from service_pkg.leader import LeaderElection
-
-
-class _Stream(Protocol):
-    def subscribe(self, fn: Callable[[Event], object], *kinds: type[Event]) -> Callable[[], None]:
-        """Subscribe ``fn`` to the events of ``kinds``."""
-        ...
 
 
 __all__ = (
@@ -52,6 +49,13 @@ DEFAULT_BUCKETS: tuple[float, ...] = (
     10.0,
 )
 """The OTel semantic conventions' advisory buckets (seconds) for request durations."""
+
+
+class _Stream(Protocol):
+    def subscribe(self, fn: Callable[[Event], object], *kinds: type[Event]) -> Callable[[], None]:
+        """Subscribe ``fn`` to the events of ``kinds``."""
+        ...
+
 
 _FAST_BUCKETS: tuple[float, ...] = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 _SLOW_BUCKETS: tuple[float, ...] = (0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -117,7 +121,12 @@ class _Live(Collector):
         # exposition has each family once.
         merged: dict[str, GaugeMetricFamily] = {}
         for source in tuple(self._sources):
-            for family in source():
+            try:
+                families = list(source())
+            except Exception:  # one broken reader must not take the whole scrape down
+                log.exception("metrics source failed; its gauges are left out of this scrape")
+                continue
+            for family in families:
                 known = merged.get(family.name)
                 if known is None:
                     merged[family.name] = family
@@ -134,10 +143,12 @@ class KitMetrics:
     """The metrics of one application: a private registry and the kit's instruments in it.
 
     Build one per application (the ``metrics`` component does); two applications in one
-    process never share series. Every instrument is a plain ``prometheus_client`` object, so
-    service code may add its own to :attr:`registry`. :meth:`observe` is the event-stream
-    subscriber; :meth:`add_source` registers a scrape-time gauge source (pools, elections)
-    and returns its removal handle.
+    process never share series. The lifecycle, health and leader instruments are plain
+    ``prometheus_client`` objects; the hot ones (job runs, HTTP requests, RPCs) are kept by
+    hand (:attr:`fast`) and render themselves. All are collectors of :attr:`registry`, where
+    service code may add its own. :meth:`observe` is the event-stream subscriber;
+    :meth:`add_source` registers a scrape-time gauge source (pools, elections) and returns
+    its removal handle; a source that raises is logged and left out of that scrape.
 
     It owns nothing to close: dropping it is enough.
 

@@ -95,3 +95,20 @@ def test_an_empty_pool_name_is_refused() -> None:
     """Pool names label series: an empty one is a ConfigError."""
     with pytest.raises(ConfigError, match="name"):
         pool_families("", lambda: None)
+
+
+def test_a_source_that_raises_is_left_out_and_the_scrape_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A broken reader costs its own gauges only, and says so in the log."""
+    kit = KitMetrics()
+
+    def broken() -> PoolStats:
+        raise RuntimeError("engine disposed")
+
+    kit.add_source(pool_families("bad", broken))
+    kit.add_source(pool_families("good", lambda: PoolStats(2, 0, 0, 2)))
+    text = kit.exposition().decode()
+    assert 'service_pkg_pool_size{pool="good"} 2.0' in text
+    assert 'pool="bad"' not in text
+    assert "metrics source failed" in caplog.text

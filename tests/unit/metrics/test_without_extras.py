@@ -72,3 +72,43 @@ def test_the_kit_runs_and_logs_without_the_observability_extras() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+# The metrics and tracing packages need only their own extra: the HTTP, gRPC and database
+# integrations they wrap are imported when used, not when the package is.
+ONLY_OWN_EXTRAS = textwrap.dedent(
+    """
+    import importlib.abc, sys
+
+    BLOCKED = ("litestar", "grpclib", "sqlalchemy", "uvicorn", "httpx")
+
+    class Absent(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, Absent())
+    import service_pkg.metrics, service_pkg.tracing
+
+    kit = service_pkg.metrics.KitMetrics()
+    assert b"service_pkg_job_runs_total" in kit.exposition()
+    loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+    assert loaded == [], loaded
+    print("ok")
+    """
+)
+
+
+def test_metrics_and_tracing_import_without_the_integrations_they_wrap() -> None:
+    """No Litestar, grpclib or SQLAlchemy is needed to import either package."""
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", ONLY_OWN_EXTRAS],
+        capture_output=True,
+        text=True,
+        timeout=45,
+        env={"PYTHONPATH": str(SRC)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
