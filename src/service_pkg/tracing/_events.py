@@ -48,8 +48,12 @@ class EventTracer:
       ``service_pkg.job.outcome`` and ``.lateness``; ``failed`` and ``timed_out`` are errors.
       The run's own spans are not its children: the event arrives when the run has ended.
 
-    A failed start or stop sets the span's status to error and records the exception (its
-    message as the kit masks it everywhere: the components never put secrets in errors).
+    A failed start or stop sets the span's status to error and records the exception (type,
+    message and traceback: what the kit's own log lines show for it; the kit's errors carry
+    masked addresses only, a job's own exception is whatever the job raised).
+
+    Its lifecycle is the subscription's: it owns no task; :meth:`end_all` ends whatever is
+    still open.
     """
 
     def __init__(self, tracer: Tracer) -> None:
