@@ -10,7 +10,7 @@ from opentelemetry.trace import StatusCode
 
 from service_pkg import Application, Component, ShutdownReason
 from service_pkg.app import Runtime
-from service_pkg.events import JobOutcome, JobRun
+from service_pkg.events import EventBus, JobOutcome, JobRun
 from service_pkg.exceptions import ConfigError, StartError
 from service_pkg.testing import FakeRuntime
 from service_pkg.tracing import TRACING_PRIORITY, tracing
@@ -145,3 +145,19 @@ async def test_a_runtime_that_is_not_one_is_refused() -> None:
     """The factory names the argument."""
     with pytest.raises(ConfigError, match="runtime"):
         await anext(tracing(object()))  # type: ignore[arg-type]
+
+
+async def test_without_job_spans_job_runs_are_not_even_wanted(spans: Spans) -> None:
+    """job_spans=False subscribes to lifecycle events only: the bus does not want JobRun."""
+    bus = EventBus()
+
+    class Stream(FakeRuntime):
+        def subscribe(self, fn, *kinds):  # type: ignore[no-untyped-def]
+            return bus.subscribe(fn, *kinds)
+
+    gen = tracing(Stream(), tracer_provider=spans.provider, job_spans=False)
+    await anext(gen)
+    assert not bus.wants(JobRun)
+    bus.emit(job(JobOutcome.OK))
+    assert spans.finished() == ()
+    await gen.aclose()
