@@ -5,7 +5,9 @@ Six parts, every A/B pair interleaved (A, B, B, A, ...) in one run, medians repo
 * ``scheduler``: CPU per 1,000 runs of the kit's scheduler, 10,000 no-op jobs, tick 1 s,
   aligned, in fresh subprocesses pinned to core 1 (the method of ``benchmarks/scheduler.py``):
   ``bare`` (nobody listens: no ``JobRun`` is built), ``noop`` (one no-op subscriber) and
-  ``metrics`` (``KitMetrics.subscribe_to(bus)``). Target: metrics <= 1.2x bare.
+  ``metrics`` (``KitMetrics.subscribe_to(bus)``), ``stats`` (``MetricsConfig(job_events=False)``
+  plus ``scheduler_families``: no event per run; its scrape of 10,000 jobs is timed too).
+  Target: metrics <= 1.2x bare.
 * ``scrape``: one ``/metrics`` with 50 routes x 10 status codes of
   ``http_server_request_duration_seconds`` (500 histogram series) plus the lifecycle, job and
   leader series of a small application: ``KitMetrics.exposition()`` in-process,
@@ -88,15 +90,20 @@ def free_port() -> int:
 
 async def scheduler_child(variant: str) -> dict[str, float]:
     from service_pkg.events import EventBus  # noqa: PLC0415 - child process only
-    from service_pkg.metrics import KitMetrics  # noqa: PLC0415
+    from service_pkg.metrics import KitMetrics, MetricsConfig, scheduler_families  # noqa: PLC0415
     from service_pkg.scheduler import Every, JobConfig, RunContext, Scheduler  # noqa: PLC0415
 
     bus = EventBus()
+    kit = KitMetrics(MetricsConfig(job_events=False))
     if variant == "noop":
         bus.subscribe(lambda _event: None)
     elif variant == "metrics":
         KitMetrics().subscribe_to(bus)  # what the metrics component does
+    elif variant == "stats":
+        kit.subscribe_to(bus)
     sched = Scheduler(events=bus) if variant != "bare" else Scheduler()
+    if variant == "stats":
+        kit.add_source(scheduler_families(sched.stats))  # what scheduler_metrics does
     counted = [0]
     window = [0.0, 0.0]
     mono = time.monotonic
@@ -117,15 +124,22 @@ async def scheduler_child(variant: str) -> dict[str, float]:
     c0 = cpu_seconds()
     await asyncio.sleep(window[1] - mono())
     c1 = cpu_seconds()
+    scrape_ms = 0.0
+    if variant == "stats":
+        began = time.perf_counter()
+        kit.exposition()
+        scrape_ms = (time.perf_counter() - began) * 1e3
     await asyncio.sleep(0.6)
     await sched.stop()
     runs = counted[0]
-    return {"runs": runs, "cpu_ms_per_1k": (c1 - c0) * 1e3 / runs * 1e3 if runs else 0.0}
+    cpu = (c1 - c0) * 1e3 / runs * 1e3 if runs else 0.0
+    return {"runs": runs, "cpu_ms_per_1k": cpu, "scrape_ms": scrape_ms}
 
 
 def run_scheduler(reps: int) -> dict[str, Any]:
-    variants = ("bare", "noop", "metrics")
+    variants = ("bare", "noop", "metrics", "stats")
     results: dict[str, list[float]] = {v: [] for v in variants}
+    scrapes: list[float] = []
     for rep in range(reps):
         order = variants if rep % 2 == 0 else tuple(reversed(variants))
         for variant in order:
@@ -138,6 +152,8 @@ def run_scheduler(reps: int) -> dict[str, Any]:
             )
             figures = json.loads(out.stdout.strip().splitlines()[-1])
             results[variant].append(figures["cpu_ms_per_1k"])
+            if variant == "stats":
+                scrapes.append(figures["scrape_ms"])
             log(f"scheduler {variant} rep {rep}: {figures}")
     medians = {v: statistics.median(xs) for v, xs in results.items()}
     return {
@@ -146,6 +162,8 @@ def run_scheduler(reps: int) -> dict[str, Any]:
         "metrics_vs_bare": medians["metrics"] / medians["bare"],
         "metrics_vs_noop": medians["metrics"] / medians["noop"],
         "noop_vs_bare": medians["noop"] / medians["bare"],
+        "stats_vs_bare": medians["stats"] / medians["bare"],
+        "stats_scrape_ms": statistics.median(scrapes),
     }
 
 
@@ -540,6 +558,8 @@ def run_parts(parts: Sequence[str], reps: int) -> dict[str, Any]:
         print(f"scheduler: {json.dumps(sched)}")
         summary["scheduler_ratio"] = sched["metrics_vs_bare"]
         summary["scheduler_ratio_vs_noop"] = sched["metrics_vs_noop"]
+        summary["scheduler_stats_ratio"] = sched["stats_vs_bare"]
+        summary["scheduler_stats_scrape_ms"] = sched["stats_scrape_ms"]
         summary["scheduler_cpu_ms_per_1k"] = sched["median"]
     if "asgi" in parts:
         inproc = asyncio.run(run_asgi(reps))

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from service_pkg.metrics._registry import KitMetrics
 
-__all__ = ("PREFIX", "EventRecorder")
+__all__ = ("NOT_JOB_RUNS", "PREFIX", "EventRecorder")
 
 PREFIX = "service_pkg_"
 """The prefix of every metric the kit defines itself (the HTTP and gRPC ones use the OTel
@@ -44,6 +44,24 @@ _COMPONENT_STATES = ("starting", "running", "stopping", "stopped", "failed")
 def _one_hot(gauge: Gauge, labels: tuple[str, ...], states: tuple[str, ...], now: str) -> None:
     for state in states:
         gauge.labels(*labels, state).set(1.0 if state == now else 0.0)
+
+
+NOT_JOB_RUNS: tuple[type[Event], ...] = (
+    ComponentStarting,
+    ComponentStarted,
+    ComponentStartFailed,
+    ComponentStopping,
+    ComponentStopped,
+    ComponentStopFailed,
+    ApplicationStateChanged,
+    StartAborted,
+    ReadinessChanged,
+    HealthChecked,
+    LeadershipChanged,
+    ElectionRenewed,
+    StoreReconnected,
+)
+"""Every kind the recorder handles but :class:`~service_pkg.events.JobRun`."""
 
 
 class _Leader:

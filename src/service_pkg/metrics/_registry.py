@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from service_pkg.exceptions import ConfigError
 from service_pkg.metrics._aggregate import FastFamilies, HistogramFamily, ValueFamily, rendering
-from service_pkg.metrics._events import PREFIX, EventRecorder
+from service_pkg.metrics._events import NOT_JOB_RUNS, PREFIX, EventRecorder
 from service_pkg.metrics._jobs import JobStats
 
 log = logging.getLogger("service_pkg.metrics")
@@ -94,20 +94,28 @@ class MetricsConfig:
     """Election renew latency and health-check durations."""
     margin_buckets: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 30.0)
     """What was left of the lease deadline when a renewal answered."""
+    job_events: bool = True
+    """Job-run metrics from the ``JobRun`` events (histograms, about 2 µs per run with the
+    event). ``False``: not subscribed to job runs, so the scheduler builds no event per run;
+    the job series then come from :func:`~service_pkg.metrics.scheduler_metrics` at scrape
+    time (counters exact, durations as count / sum / max, no buckets)."""
 
     def __post_init__(self) -> None:
         """Validate the buckets."""
         for name in ("request_buckets", "job_buckets", "fast_buckets", "margin_buckets"):
             _buckets(name, getattr(self, name))
+        flag: object = self.job_events
+        if not isinstance(flag, bool):
+            raise ConfigError("job_events", flag, "must be a bool")
 
 
 class _Live(Collector):
     """Gauges read at scrape time from whatever sources are registered now."""
 
     def __init__(self) -> None:
-        self._sources: list[Callable[[], Iterable[GaugeMetricFamily]]] = []
+        self._sources: list[Callable[[], Iterable[Metric]]] = []
 
-    def add(self, source: Callable[[], Iterable[GaugeMetricFamily]]) -> Callable[[], None]:
+    def add(self, source: Callable[[], Iterable[Metric]]) -> Callable[[], None]:
         self._sources.append(source)
 
         def remove() -> None:
@@ -116,10 +124,10 @@ class _Live(Collector):
 
         return remove
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         # Several sources may feed one family (two engines): merge them by name, so the
         # exposition has each family once.
-        merged: dict[str, GaugeMetricFamily] = {}
+        merged: dict[str, Metric] = {}
         for source in tuple(self._sources):
             try:
                 families = list(source())
@@ -134,7 +142,7 @@ class _Live(Collector):
                     known.samples.extend(family.samples)
         yield from merged.values()
 
-    def describe(self) -> Iterator[GaugeMetricFamily]:
+    def describe(self) -> Iterator[Metric]:
         # Nothing up front: the families depend on the sources present at scrape time.
         return iter(())
 
@@ -274,7 +282,11 @@ class KitMetrics:
         )
         # Hot paths, kept by hand (_aggregate.py): job runs, HTTP requests, RPCs.
         self.fast = FastFamilies()
-        self.jobs = JobStats(PREFIX, c.job_buckets, c.job_buckets, self.fast)
+        # Without job events the job families are not registered: scheduler_metrics provides
+        # them (with the same names) from the scheduler's stats.
+        self.jobs = JobStats(
+            PREFIX, c.job_buckets, c.job_buckets, self.fast if c.job_events else FastFamilies()
+        )
         # edges (OTel semantic-convention names)
         self.http_duration = HistogramFamily(
             "http_server_request_duration_seconds",
@@ -311,7 +323,7 @@ class KitMetrics:
         """Show the number of scrape-time sources."""
         return f"<KitMetrics sources={len(self._live._sources)}>"  # noqa: SLF001 - own helper
 
-    def add_source(self, source: Callable[[], Iterable[GaugeMetricFamily]]) -> Callable[[], None]:
+    def add_source(self, source: Callable[[], Iterable[Metric]]) -> Callable[[], None]:
         """Read ``source()`` at every scrape; returns the handle that removes it (idempotent).
 
         ``source`` returns metric families (``GaugeMetricFamily``); families of one name from
@@ -329,9 +341,13 @@ class KitMetrics:
         """Subscribe :meth:`observe` to ``stream`` (a Runtime, an Application, an EventBus).
 
         Returns the unsubscribe handle. One subscription for every kind: on the scheduler's
-        hot path a dispatch by type costs less than a second subscription's filter.
+        hot path a dispatch by type costs less than a second subscription's filter. With
+        ``MetricsConfig(job_events=False)`` the subscription names every kind but ``JobRun``,
+        so nobody makes the scheduler build its per-run event for metrics.
         """
-        return stream.subscribe(self._recorder)
+        if self.config.job_events:
+            return stream.subscribe(self._recorder)
+        return stream.subscribe(self._recorder, *NOT_JOB_RUNS)
 
     def seed(self, state: RunState, *, ready: bool) -> None:
         """Set the application gauges to what the runtime says now (before any event)."""
