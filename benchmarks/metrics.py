@@ -6,7 +6,7 @@ Six parts, every A/B pair interleaved (A, B, B, A, ...) in one run, medians repo
   aligned, in fresh subprocesses pinned to core 1 (the method of ``benchmarks/scheduler.py``):
   ``bare`` (nobody listens: no ``JobRun`` is built), ``noop`` (one no-op subscriber) and
   ``metrics`` (``KitMetrics.subscribe_to(bus)``), ``stats`` (``MetricsConfig(job_events=False)``
-  plus ``scheduler_families``: no event per run; its scrape of 10,000 jobs is timed too).
+  plus ``scheduler_metrics``' reader: no event per run; its scrape of 10,000 jobs is timed too).
   Target: metrics <= 1.2x bare.
 * ``scrape``: one ``/metrics`` with 50 routes x 10 status codes of
   ``http_server_request_duration_seconds`` (500 histogram series) plus the lifecycle, job and
@@ -90,7 +90,7 @@ def free_port() -> int:
 
 async def scheduler_child(variant: str) -> dict[str, float]:
     from service_pkg.events import EventBus  # noqa: PLC0415 - child process only
-    from service_pkg.metrics import KitMetrics, MetricsConfig, scheduler_families  # noqa: PLC0415
+    from service_pkg.metrics import KitMetrics, MetricsConfig  # noqa: PLC0415
     from service_pkg.scheduler import Every, JobConfig, RunContext, Scheduler  # noqa: PLC0415
 
     bus = EventBus()
@@ -103,7 +103,7 @@ async def scheduler_child(variant: str) -> dict[str, float]:
         kit.subscribe_to(bus)
     sched = Scheduler(events=bus) if variant != "bare" else Scheduler()
     if variant == "stats":
-        kit.add_source(scheduler_families(sched.stats))  # what scheduler_metrics does
+        kit.scheduler_stats.add(sched.stats)  # what scheduler_metrics does
     counted = [0]
     window = [0.0, 0.0]
     mono = time.monotonic

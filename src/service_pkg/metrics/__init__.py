@@ -47,7 +47,6 @@ from service_pkg.metrics._pools import sqlalchemy_pool_stats as sqlalchemy_pool_
 from service_pkg.metrics._registry import DEFAULT_BUCKETS as DEFAULT_BUCKETS
 from service_pkg.metrics._registry import KitMetrics as KitMetrics
 from service_pkg.metrics._registry import MetricsConfig as MetricsConfig
-from service_pkg.metrics._scheduler import scheduler_families as scheduler_families
 from service_pkg.metrics._scheduler import scheduler_metrics as scheduler_metrics
 
 del _prometheus_client
@@ -72,7 +71,6 @@ __all__ = (
     "metrics_exporter",
     "pool_families",
     "pool_metrics",
-    "scheduler_families",
     "scheduler_metrics",
     "sqlalchemy_pool_stats",
 )

@@ -14,6 +14,7 @@ import math
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
+from typing import Protocol
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -23,14 +24,22 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-__all__ = ("FastFamilies", "HistogramFamily", "ValueFamily")
+__all__ = (
+    "FastFamilies",
+    "HistogramFamily",
+    "ValueFamily",
+    "escape_label",
+    "format_number",
+    "header",
+    "label_string",
+)
 
 # Set while KitMetrics.exposition() renders the registry with generate_latest: these
 # families are then rendered by hand instead of collected.
 _RENDERING: ContextVar[bool] = ContextVar("service_pkg_metrics_rendering", default=False)
 
 
-def _number(value: float) -> str:
+def format_number(value: float) -> str:
     if value == math.inf:
         return "+Inf"
     if value == -math.inf:
@@ -40,15 +49,15 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-def _escape(value: str) -> str:
+def escape_label(value: str) -> str:
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
-def _labels(names: Sequence[str], values: Sequence[str]) -> str:
-    return ",".join(f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True))
+def label_string(names: Sequence[str], values: Sequence[str]) -> str:
+    return ",".join(f'{n}="{escape_label(v)}"' for n, v in zip(names, values, strict=True))
 
 
-def _header(name: str, doc: str, kind: str) -> str:
+def header(name: str, doc: str, kind: str) -> str:
     text = doc.replace("\\", r"\\").replace("\n", r"\n")
     return f"# HELP {name} {text}\n# TYPE {name} {kind}\n"
 
@@ -82,14 +91,14 @@ class HistogramFamily:
         self.doc = doc
         self.labelnames = tuple(labelnames)
         self.bounds = tuple(float(b) for b in bounds)
-        self._les = tuple(_number(b) for b in self.bounds)
+        self._les = tuple(format_number(b) for b in self.bounds)
         self.series: dict[tuple[str, ...], HistogramSeries] = {}
 
     def child(self, *values: str) -> HistogramSeries:
         """The series of ``values`` (one per label name), created if new."""
         series = self.series.get(values)
         if series is None:
-            series = HistogramSeries(self.bounds, _labels(self.labelnames, values))
+            series = HistogramSeries(self.bounds, label_string(self.labelnames, values))
             self.series[values] = series
         return series
 
@@ -107,7 +116,7 @@ class HistogramFamily:
 
     def render(self, out: list[str]) -> None:
         """Append the text exposition of every series to ``out``."""
-        out.append(_header(self.name, self.doc, "histogram"))
+        out.append(header(self.name, self.doc, "histogram"))
         bucket, count, total = f"{self.name}_bucket{{", f"{self.name}_count", f"{self.name}_sum"
         for s in tuple(self.series.values()):
             sep = "," if s.labels else ""
@@ -118,7 +127,7 @@ class HistogramFamily:
                 out.append(f'{prefix}{le}"}} {running}.0\n')
             labels = f"{{{s.labels}}}" if s.labels else ""
             out.append(f'{prefix}+Inf"}} {s.count}.0\n{count}{labels} {s.count}.0\n')
-            out.append(f"{total}{labels} {_number(s.total)}\n")
+            out.append(f"{total}{labels} {format_number(s.total)}\n")
 
 
 class ValueFamily:
@@ -148,14 +157,22 @@ class ValueFamily:
     def render(self, out: list[str]) -> None:
         """Append the text exposition to ``out``."""
         name = f"{self.name}_total" if self.counter else self.name
-        out.append(_header(name, self.doc, "counter" if self.counter else "gauge"))
+        out.append(header(name, self.doc, "counter" if self.counter else "gauge"))
         for values, number in tuple(self.values.items()):
-            labels = _labels(self.labelnames, values)
+            labels = label_string(self.labelnames, values)
             out.append(
-                f"{name}{{{labels}}} {_number(number)}\n"
+                f"{name}{{{labels}}} {format_number(number)}\n"
                 if labels
-                else f"{name} {_number(number)}\n"
+                else f"{name} {format_number(number)}\n"
             )
+
+
+class _Group(Protocol):
+    """Several families rendered together (the job series read from scheduler stats)."""
+
+    def render(self, out: list[str]) -> None: ...
+    def collect(self) -> Iterator[Metric]: ...
+    def describe(self) -> Iterator[Metric]: ...
 
 
 class FastFamilies(Collector):
@@ -163,6 +180,7 @@ class FastFamilies(Collector):
 
     def __init__(self) -> None:
         self.families: list[HistogramFamily | ValueFamily] = []
+        self.groups: list[_Group] = []
 
     def add(self, family: HistogramFamily | ValueFamily) -> None:
         """Hold ``family`` (before the collector is registered)."""
@@ -174,6 +192,8 @@ class FastFamilies(Collector):
             return
         for family in self.families:
             yield family.collect()
+        for group in self.groups:
+            yield from group.collect()
 
     def describe(self) -> Iterator[Metric]:
         """The names, so a duplicate registration is refused."""
@@ -184,12 +204,16 @@ class FastFamilies(Collector):
                 yield CounterMetricFamily(family.name, family.doc)
             else:
                 yield HistogramMetricFamily(family.name, family.doc)
+        for group in self.groups:
+            yield from group.describe()
 
     def render(self) -> str:
         """The text exposition of every family."""
         out: list[str] = []
         for family in self.families:
             family.render(out)
+        for group in self.groups:
+            group.render(out)
         return "".join(out)
 
 

@@ -16,6 +16,7 @@ from service_pkg.exceptions import ConfigError
 from service_pkg.metrics._aggregate import FastFamilies, HistogramFamily, ValueFamily, rendering
 from service_pkg.metrics._events import NOT_JOB_RUNS, PREFIX, EventRecorder
 from service_pkg.metrics._jobs import JobStats
+from service_pkg.metrics._stats_families import SchedulerFamilies
 
 log = logging.getLogger("service_pkg.metrics")
 
@@ -287,6 +288,9 @@ class KitMetrics:
         self.jobs = JobStats(
             PREFIX, c.job_buckets, c.job_buckets, self.fast if c.job_events else FastFamilies()
         )
+        self.scheduler_stats = SchedulerFamilies(PREFIX)
+        if not c.job_events:
+            self.fast.groups.append(self.scheduler_stats)
         # edges (OTel semantic-convention names)
         self.http_duration = HistogramFamily(
             "http_server_request_duration_seconds",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from dependency_injector import containers, providers
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service_pkg import Application, Component
@@ -74,9 +75,24 @@ async def test_the_scrape_reads_runs_and_failures_from_the_scheduler() -> None:
         assert count is not None
         assert count >= 1
         text = kit.exposition().decode()
+        reference = generate_latest(kit.registry).decode()
     families = [f.name for f in text_string_to_metric_families(text)]
     assert families.count("service_pkg_job_runs") == 1
     assert families.count("service_pkg_job_duration_seconds") == 1
+    # The hand rendering says what prometheus-client says of the same collectors.
+    ours = {
+        (s.name, tuple(sorted(s.labels.items())))
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name.startswith("service_pkg_job")
+    }
+    theirs = {
+        (s.name, tuple(sorted(s.labels.items())))
+        for f in text_string_to_metric_families(reference)
+        for s in f.samples
+        if s.name.startswith("service_pkg_job")
+    }
+    assert ours == theirs
 
 
 async def test_scheduler_metrics_refuses_a_kit_that_records_job_events() -> None:
