@@ -30,6 +30,7 @@ PAGES = (
     "docs/postgres.md",
     "docs/http.md",
     "docs/grpc.md",
+    "docs/observability.md",
 )
 TIMEOUT = 45.0
 

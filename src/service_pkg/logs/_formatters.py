@@ -18,7 +18,7 @@ from pythonjsonlogger.json import JsonFormatter
 from ._correlation import CORRELATION_ID
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 # Attributes every LogRecord has (taskName exists from 3.12 on), plus what formatters add.
 _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
@@ -37,10 +37,29 @@ _SCHEMA_KEYS = frozenset(
         "logger",
         "message",
         "service",
+        "span_id",
         "stack_info",
         "timestamp",
+        "trace_id",
     },
 )
+
+# Set by service_pkg.tracing (install_log_correlation): returns (trace_id, span_id) while a
+# span records. None without tracing, so the formatters then pay one `is None` per record and
+# never import OpenTelemetry.
+_trace_ids: Callable[[], tuple[str, str] | None] | None = None
+
+
+def set_trace_ids_hook(hook: Callable[[], tuple[str, str] | None] | None) -> None:
+    """Install (or with ``None`` remove) the source of ``trace_id`` / ``span_id``."""
+    global _trace_ids  # noqa: PLW0603 - one process-wide hook, read on every record
+    _trace_ids = hook
+
+
+def trace_ids_hook() -> Callable[[], tuple[str, str] | None] | None:
+    """The hook installed now, if any."""
+    return _trace_ids
+
 
 # A text value that needs no quotes (if also printable): no whitespace, quote, backslash, "=".
 _BARE_VALUE = re.compile(r'[^\s"\\=]+')
@@ -75,8 +94,10 @@ def extra_fields(record: logging.LogRecord) -> Iterator[tuple[str, object]]:
 class KitJsonFormatter(JsonFormatter):
     """One JSON object per record, keys in the schema order of ``docs/logging.md``.
 
-    ``timestamp``, ``level``, ``logger``, ``message``, ``correlation_id``, ``service`` (only
-    when configured), the ``extra=`` fields, then ``exc_info`` and ``stack_info`` when present.
+    ``timestamp``, ``level``, ``logger``, ``message``, ``correlation_id``, ``trace_id`` and
+    ``span_id`` (only while a span records and :mod:`service_pkg.tracing` installed its log
+    hook), ``service`` (only when configured), the ``extra=`` fields, then ``exc_info`` and
+    ``stack_info`` when present.
     An ``extra=`` field named like a schema key is renamed ``extra_<key>`` so it can never
     forge the level, the logger or the timestamp.
     """
@@ -98,6 +119,8 @@ class KitJsonFormatter(JsonFormatter):
         log_data["logger"] = record.name
         log_data["message"] = record.message
         log_data["correlation_id"] = record_correlation_id(record)
+        if _trace_ids is not None and (ids := _trace_ids()) is not None:
+            log_data["trace_id"], log_data["span_id"] = ids
         if self._service is not None:
             log_data["service"] = self._service
         fields = dict(message_dict)  # a dict logged as the message: its items are fields too
@@ -142,6 +165,8 @@ class KitTextFormatter(logging.Formatter):
         correlation_id = record_correlation_id(record)
         if correlation_id is not None:
             pairs.append(("correlation_id", correlation_id))
+        if _trace_ids is not None and (ids := _trace_ids()) is not None:
+            pairs.extend((("trace_id", ids[0]), ("span_id", ids[1])))
         if self._service is not None:
             pairs.append(("service", self._service))
         pairs.extend(extra_fields(record))

@@ -1,0 +1,628 @@
+"""Metrics benchmark: what ``service_pkg.metrics`` costs, against the same stack without it.
+
+Six parts, every A/B pair interleaved (A, B, B, A, ...) in one run, medians reported:
+
+* ``scheduler``: CPU per 1,000 runs of the kit's scheduler, 10,000 no-op jobs, tick 1 s,
+  aligned, in fresh subprocesses pinned to core 1 (the method of ``benchmarks/scheduler.py``):
+  ``bare`` (nobody listens: no ``JobRun`` is built), ``noop`` (one no-op subscriber) and
+  ``metrics`` (``KitMetrics.subscribe_to(bus)``), ``stats`` (``MetricsConfig(job_events=False)``
+  plus ``scheduler_metrics``' reader: no event per run; its scrape of 10,000 jobs is timed too).
+  Target: metrics <= 1.2x bare.
+* ``scrape``: one ``/metrics`` with 50 routes x 10 status codes of
+  ``http_server_request_duration_seconds`` (500 histogram series) plus the lifecycle, job and
+  leader series of a small application: ``KitMetrics.exposition()`` in-process,
+  prometheus-client's ``generate_latest`` of the same registry (for comparison), the ASGI app
+  called directly, and a GET through the standalone exporter over loopback. Target < 20 ms.
+* ``asgi``: a Litestar ``GET /ping`` called in-process through ASGI (no server, no network),
+  bare against ``HttpMetricsMiddleware(app)``, in CPU time of the process: the strictest
+  ratio (nothing but Litestar in the denominator) and the added microseconds per request.
+* ``http``: requests/s of the same pair served by uvicorn (h11, asyncio loop: what the venv
+  has) in two subprocesses on core 0, ``wrk -t1 -c64`` on core 1. Target >= 0.90x bare.
+* ``grpc-inproc``: grpclib ``Health/Check`` calls, both servers and their clients in this
+  process, CPU time per call (client and server both in it: the ratio is milder than a
+  server-only one, the added microseconds are the listeners' cost).
+* ``grpc``: RPCs/s of grpclib's ``Health/Check`` served in two subprocesses on core 0,
+  ``h2load -c8 -m8`` on core 1, bare server against one with ``instrument_grpc_server``.
+  Target >= 0.90x.
+
+The last stdout line is one JSON object ``{"benchmark": "metrics", ...}``.
+
+Run: ``.venv/bin/python benchmarks/metrics.py`` (about 4 minutes); ``--parts scrape,asgi,http``
+for a subset; ``--reps N`` (default 5). Needs ``wrk`` and ``h2load`` (apt ``wrk``,
+``nghttp2-client``) for the http and grpc parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve()
+JOBS = 10_000
+WARMUP = 1.5
+WINDOW = 4.0
+LOAD_SECONDS = 5
+TARGETS = {"scheduler_ratio": 1.2, "scrape_ms": 20.0, "http_ratio": 0.9, "grpc_ratio": 0.9}
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def pin(core: int) -> bool:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {core})
+        return True
+    return False
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+# -- scheduler ----------------------------------------------------------------------------
+
+
+async def scheduler_child(variant: str) -> dict[str, float]:
+    from service_pkg.events import EventBus  # noqa: PLC0415 - child process only
+    from service_pkg.metrics import KitMetrics, MetricsConfig  # noqa: PLC0415
+    from service_pkg.scheduler import Every, JobConfig, RunContext, Scheduler  # noqa: PLC0415
+
+    bus = EventBus()
+    kit = KitMetrics(MetricsConfig(job_events=False))
+    if variant == "noop":
+        bus.subscribe(lambda _event: None)
+    elif variant == "metrics":
+        KitMetrics().subscribe_to(bus)  # what the metrics component does
+    elif variant == "stats":
+        kit.subscribe_to(bus)
+    sched = Scheduler(events=bus) if variant != "bare" else Scheduler()
+    if variant == "stats":
+        kit.scheduler_stats.add(sched.stats)  # what scheduler_metrics does
+    counted = [0]
+    window = [0.0, 0.0]
+    mono = time.monotonic
+
+    async def body(_ctx: RunContext) -> None:
+        now = mono()
+        if window[0] <= now < window[1]:
+            counted[0] += 1
+
+    for i in range(JOBS):
+        sched.add(JobConfig(name=f"j{i}", func=body, trigger=Every(1.0)))
+    anchor = mono()  # Every(1.0) slots fall on anchor + k (k >= 0), give or take the start
+    await sched.start()
+    # Window edges half-way between slots, so no slot's burst straddles an edge.
+    window[0] = anchor + math.ceil(WARMUP) + 0.5
+    window[1] = window[0] + WINDOW
+    await asyncio.sleep(window[0] - mono())
+    c0 = cpu_seconds()
+    await asyncio.sleep(window[1] - mono())
+    c1 = cpu_seconds()
+    scrape_ms = 0.0
+    if variant == "stats":
+        began = time.perf_counter()
+        kit.exposition()
+        scrape_ms = (time.perf_counter() - began) * 1e3
+    await asyncio.sleep(0.6)
+    await sched.stop()
+    runs = counted[0]
+    cpu = (c1 - c0) * 1e3 / runs * 1e3 if runs else 0.0
+    return {"runs": runs, "cpu_ms_per_1k": cpu, "scrape_ms": scrape_ms}
+
+
+def run_scheduler(reps: int) -> dict[str, Any]:
+    variants = ("bare", "noop", "metrics", "stats")
+    results: dict[str, list[float]] = {v: [] for v in variants}
+    scrapes: list[float] = []
+    for rep in range(reps):
+        order = variants if rep % 2 == 0 else tuple(reversed(variants))
+        for variant in order:
+            out = subprocess.run(
+                [sys.executable, str(HERE), "--child-scheduler", variant],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+            )
+            figures = json.loads(out.stdout.strip().splitlines()[-1])
+            results[variant].append(figures["cpu_ms_per_1k"])
+            if variant == "stats":
+                scrapes.append(figures["scrape_ms"])
+            log(f"scheduler {variant} rep {rep}: {figures}")
+    medians = {v: statistics.median(xs) for v, xs in results.items()}
+    return {
+        "runs": results,
+        "median": medians,
+        "metrics_vs_bare": medians["metrics"] / medians["bare"],
+        "metrics_vs_noop": medians["metrics"] / medians["noop"],
+        "noop_vs_bare": medians["noop"] / medians["bare"],
+        "stats_vs_bare": medians["stats"] / medians["bare"],
+        "stats_scrape_ms": statistics.median(scrapes),
+    }
+
+
+# -- scrape -------------------------------------------------------------------------------
+
+
+def populated_kit() -> Any:
+    from service_pkg.app import RunState, ShutdownReason  # noqa: PLC0415
+    from service_pkg.events import (  # noqa: PLC0415
+        ComponentStarted,
+        ComponentStopped,
+        JobOutcome,
+        JobRun,
+        LeadershipChanged,
+    )
+    from service_pkg.leader import LeaderEvent  # noqa: PLC0415
+    from service_pkg.metrics import KitMetrics  # noqa: PLC0415
+
+    kit = KitMetrics()
+    kit.seed(RunState.RUNNING, ready=True)
+    statuses = (200, 201, 204, 301, 400, 401, 403, 404, 409, 500)
+    for r in range(50):
+        for status in statuses:
+            child = kit.http_duration.child("GET", f"/api/v1/resource{r}/{{id}}", str(status), "")
+            for i in range(5):
+                child.observe(0.001 * (i + 1) * (r % 7 + 1))
+    for name in ("redis", "db", "election", "jobs", "http", "grpc"):
+        kit.observe(ComponentStarted(component=name, duration=0.05))
+        kit.observe(ComponentStopped(component=name, duration=0.01, reason=ShutdownReason.SIGNAL))
+    kit.observe(
+        LeadershipChanged(election="cron", event=LeaderEvent.TAKEN, epoch=3, reason="acquired")
+    )
+    for j in range(10):
+        for outcome in (JobOutcome.OK, JobOutcome.FAILED, JobOutcome.SKIPPED):
+            kit.observe(
+                JobRun(
+                    scheduler="main",
+                    job=f"job{j}",
+                    scheduled=0.0,
+                    lateness=0.002,
+                    duration=0.05,
+                    outcome=outcome,
+                )
+            )
+    return kit
+
+
+def timed(fn: Callable[[], object], n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        began = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - began) * 1e3)
+    return out
+
+
+async def scrape_asgi(app: Any) -> bytes:
+    body = bytearray()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/metrics",
+        "query_string": b"",
+        "headers": [],
+    }
+    await app(scope, receive, send)
+    return bytes(body)
+
+
+async def scrape_exporter(port: int) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = await reader.read()
+    writer.close()
+    return data
+
+
+async def run_scrape(n: int = 40) -> dict[str, Any]:
+    from prometheus_client import generate_latest  # noqa: PLC0415
+
+    from service_pkg.metrics import ExporterConfig, MetricsExporter, metrics_asgi_app  # noqa: PLC0415
+
+    kit = populated_kit()
+    size = len(kit.exposition())
+    lines = kit.exposition().count(b"\n")
+    direct = timed(kit.exposition, n)
+    # prometheus-client's own rendering of the same registry, for comparison.
+    reference = timed(lambda: generate_latest(kit.registry), max(n // 4, 3))
+    app = metrics_asgi_app(kit)
+    asgi_ms = []
+    for _ in range(n):
+        began = time.perf_counter()
+        await scrape_asgi(app)
+        asgi_ms.append((time.perf_counter() - began) * 1e3)
+    exporter_ms = []
+    async with MetricsExporter(kit, ExporterConfig(host="127.0.0.1", port=0)) as exporter:
+        for _ in range(n):
+            began = time.perf_counter()
+            await scrape_exporter(exporter.port)
+            exporter_ms.append((time.perf_counter() - began) * 1e3)
+    return {
+        "bytes": size,
+        "lines": lines,
+        "exposition_ms": statistics.median(direct),
+        "exposition_max_ms": max(direct),
+        "prometheus_client_generate_latest_ms": statistics.median(reference),
+        "asgi_ms": statistics.median(asgi_ms),
+        "exporter_ms": statistics.median(exporter_ms),
+        "exporter_max_ms": max(exporter_ms),
+    }
+
+
+# -- HTTP ---------------------------------------------------------------------------------
+
+
+def litestar_app(variant: str) -> Any:
+    from litestar import Litestar, get  # noqa: PLC0415
+
+    from service_pkg.metrics import HttpMetricsMiddleware, KitMetrics  # noqa: PLC0415
+
+    @get("/ping", sync_to_thread=False)
+    def ping() -> str:
+        return "ok"
+
+    app = Litestar([ping], logging_config=None)
+    return HttpMetricsMiddleware(app, KitMetrics()) if variant == "metrics" else app
+
+
+def serve_http(variant: str, port: int) -> None:
+    import uvicorn  # noqa: PLC0415
+
+    config = uvicorn.Config(
+        litestar_app(variant),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        loop="asyncio",
+    )
+    server = uvicorn.Server(config)
+    print("ready", flush=True)
+    server.run()
+
+
+def serve_grpc(variant: str, port: int) -> None:
+    from grpclib.health.service import Health  # noqa: PLC0415
+    from grpclib.server import Server  # noqa: PLC0415
+
+    from service_pkg.metrics import KitMetrics, instrument_grpc_server  # noqa: PLC0415
+
+    async def main() -> None:
+        server = Server([Health()])
+        if variant == "metrics":
+            instrument_grpc_server(server, KitMetrics())
+        await server.start("127.0.0.1", port)
+        print("ready", flush=True)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(main())
+
+
+@contextlib.contextmanager
+def server(kind: str, variant: str) -> Iterator[int]:
+    port = free_port()
+    prefix = ["taskset", "-c", "0"] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
+    proc = subprocess.Popen(
+        [*prefix, sys.executable, str(HERE), f"--serve-{kind}", variant, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError(f"{kind} server did not start: {line!r}")
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def load_prefix() -> list[str]:
+    return ["taskset", "-c", "1"] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
+
+
+def wrk(port: int, seconds: int) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            *load_prefix(),
+            "wrk",
+            "-t1",
+            "-c64",
+            f"-d{seconds}s",
+            "--latency",
+            f"http://127.0.0.1:{port}/ping",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "non_2xx": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+def h2load(port: int, seconds: int, body: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            *load_prefix(),
+            "h2load",
+            "-D",
+            str(seconds),
+            "-c",
+            "8",
+            "-m",
+            "8",
+            "-H",
+            "content-type:application/grpc",
+            "-H",
+            "te:trailers",
+            "-d",
+            str(body),
+            f"http://127.0.0.1:{port}/grpc.health.v1.Health/Check",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))  # type: ignore[union-attr]
+    failed = re.search(r"(\d+) failed", out)
+    return {"rps": rps, "failed": float(failed.group(1)) if failed else 0.0}
+
+
+def run_pair(kind: str, reps: int, measure: Callable[[int], dict[str, float]]) -> dict[str, Any]:
+    """Both servers run at once (core 0), loaded one at a time, alternating A B B A ..."""
+    results: dict[str, list[dict[str, float]]] = {"bare": [], "metrics": []}
+    with server(kind, "bare") as bare, server(kind, "metrics") as metrics:
+        ports = {"bare": bare, "metrics": metrics}
+        for port in ports.values():
+            measure(port)  # warm-up, discarded
+        for rep in range(reps):
+            order = ("bare", "metrics") if rep % 2 == 0 else ("metrics", "bare")
+            for variant in order:
+                figures = measure(ports[variant])
+                results[variant].append(figures)
+                log(f"{kind} {variant} rep {rep}: {figures}")
+    med = {v: statistics.median(r["rps"] for r in rs) for v, rs in results.items()}
+    pairs = [m["rps"] / b["rps"] for b, m in zip(results["bare"], results["metrics"], strict=True)]
+    return {
+        "runs": results,
+        "median_rps": med,
+        "ratio": med["metrics"] / med["bare"],
+        "pair_ratios": pairs,
+        "median_pair_ratio": statistics.median(pairs),
+    }
+
+
+async def asgi_rps(app: Any, n: int) -> float:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(_message: dict[str, Any]) -> None:
+        return None
+
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/ping",
+        "raw_path": b"/ping",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"t")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    # CPU time of this process, not wall time: other processes on the box (the machine is
+    # shared) then do not count against either variant.
+    began = time.process_time()
+    for _ in range(n):
+        await app(dict(scope), receive, send)
+    return n / (time.process_time() - began)
+
+
+async def run_asgi(reps: int, n: int = 5_000) -> dict[str, Any]:
+    apps = {v: litestar_app(v) for v in ("bare", "metrics")}
+    for app in apps.values():
+        await asgi_rps(app, 2_000)
+    results: dict[str, list[float]] = {"bare": [], "metrics": []}
+    for rep in range(reps * 4):  # short alternating chunks: drift hits both alike
+        order = ("bare", "metrics") if rep % 2 == 0 else ("metrics", "bare")
+        for variant in order:
+            results[variant].append(await asgi_rps(apps[variant], n))
+    med = {v: statistics.median(xs) for v, xs in results.items()}
+    per_request_us = (1 / med["metrics"] - 1 / med["bare"]) * 1e6
+    return {
+        "runs": results,
+        "median_rps": med,
+        "ratio": med["metrics"] / med["bare"],
+        "added_us": per_request_us,
+    }
+
+
+async def run_grpc_inprocess(reps: int, n: int = 1_000) -> dict[str, Any]:
+    """Both servers and their clients in this process: CPU time per call, alternating."""
+    from grpclib.client import Channel  # noqa: PLC0415
+    from grpclib.health.service import Health  # noqa: PLC0415
+    from grpclib.health.v1.health_grpc import HealthStub  # noqa: PLC0415
+    from grpclib.health.v1.health_pb2 import HealthCheckRequest  # noqa: PLC0415
+    from grpclib.server import Server  # noqa: PLC0415
+
+    from service_pkg.metrics import KitMetrics, instrument_grpc_server  # noqa: PLC0415
+
+    servers, stubs, channels = [], {}, []
+    for variant in ("bare", "metrics"):
+        srv = Server([Health()])
+        if variant == "metrics":
+            instrument_grpc_server(srv, KitMetrics())
+        port = free_port()
+        await srv.start("127.0.0.1", port)
+        channel = Channel("127.0.0.1", port)
+        servers.append(srv)
+        channels.append(channel)
+        stubs[variant] = HealthStub(channel)
+    request = HealthCheckRequest()
+    results: dict[str, list[float]] = {"bare": [], "metrics": []}
+    for stub in stubs.values():
+        for _ in range(200):
+            await stub.Check(request)
+    for rep in range(reps * 2):
+        order = ("bare", "metrics") if rep % 2 == 0 else ("metrics", "bare")
+        for variant in order:
+            began = time.process_time()
+            for _ in range(n):
+                await stubs[variant].Check(request)
+            results[variant].append((time.process_time() - began) / n * 1e6)
+    for channel in channels:
+        channel.close()
+    for srv in servers:
+        srv.close()
+        await srv.wait_closed()
+    med = {v: statistics.median(xs) for v, xs in results.items()}
+    return {
+        "us_per_call": results,
+        "median_us": med,
+        "added_us": med["metrics"] - med["bare"],
+        "ratio": med["bare"] / med["metrics"],
+    }
+
+
+# -- driver -------------------------------------------------------------------------------
+
+
+def run_parts(parts: Sequence[str], reps: int) -> dict[str, Any]:
+    summary: dict[str, Any] = {"benchmark": "metrics"}
+    log(f"python {sys.version.split()[0]}, cores {os.cpu_count()}, load {os.getloadavg()}")
+    if "scrape" in parts:
+        scrape = asyncio.run(run_scrape())
+        print(f"scrape: {json.dumps(scrape)}")
+        summary["scrape_ms"] = scrape["exporter_ms"]
+        summary["scrape_exposition_ms"] = scrape["exposition_ms"]
+    if "scheduler" in parts:
+        sched = run_scheduler(reps)
+        print(f"scheduler: {json.dumps(sched)}")
+        summary["scheduler_ratio"] = sched["metrics_vs_bare"]
+        summary["scheduler_ratio_vs_noop"] = sched["metrics_vs_noop"]
+        summary["scheduler_stats_ratio"] = sched["stats_vs_bare"]
+        summary["scheduler_stats_scrape_ms"] = sched["stats_scrape_ms"]
+        summary["scheduler_cpu_ms_per_1k"] = sched["median"]
+    if "asgi" in parts:
+        inproc = asyncio.run(run_asgi(reps))
+        print(f"http in-process: {json.dumps(inproc)}")
+        summary["http_asgi_ratio"] = inproc["ratio"]
+        summary["http_asgi_added_us"] = inproc["added_us"]
+    if "grpc-inproc" in parts:
+        inproc_grpc = asyncio.run(run_grpc_inprocess(reps))
+        print(f"grpc in-process: {json.dumps(inproc_grpc)}")
+        summary["grpc_inproc_ratio"] = inproc_grpc["ratio"]
+        summary["grpc_inproc_added_us"] = inproc_grpc["added_us"]
+    if "http" in parts:
+        if shutil.which("wrk"):
+            http = run_pair("http", reps, lambda port: wrk(port, LOAD_SECONDS))
+            print(f"http wrk: {json.dumps(http)}")
+            summary["http_ratio"] = http["ratio"]
+            summary["http_rps"] = http["median_rps"]
+        else:
+            log("wrk not found: http server part skipped (apt-get install wrk)")
+    if "grpc" in parts:
+        if shutil.which("h2load"):
+            with tempfile.TemporaryDirectory() as tmp:
+                body = Path(tmp) / "req.bin"
+                body.write_bytes(b"\x00\x00\x00\x00\x00")
+                grpc = run_pair("grpc", reps, lambda port: h2load(port, LOAD_SECONDS, body))
+            print(f"grpc h2load: {json.dumps(grpc)}")
+            summary["grpc_ratio"] = grpc["ratio"]
+            summary["grpc_rps"] = grpc["median_rps"]
+        else:
+            log("h2load not found: grpc part skipped (apt-get install nghttp2-client)")
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--parts", default="scheduler,scrape,asgi,grpc-inproc,http,grpc")
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--child-scheduler", default=None)
+    parser.add_argument("--serve-http", default=None)
+    parser.add_argument("--serve-grpc", default=None)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.child_scheduler:
+        pin(1)
+        print(json.dumps(asyncio.run(scheduler_child(args.child_scheduler))))
+        return 0
+    if args.serve_http:
+        serve_http(args.serve_http, args.port)
+        return 0
+    if args.serve_grpc:
+        serve_grpc(args.serve_grpc, args.port)
+        return 0
+
+    summary = run_parts(args.parts.split(","), args.reps)
+    upper = {"scheduler_ratio", "scrape_ms"}
+    summary["missed_targets"] = [
+        key
+        for key, bound in TARGETS.items()
+        if key in summary and (summary[key] > bound if key in upper else summary[key] < bound)
+    ]
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
