@@ -7,6 +7,7 @@ from service_pkg.app._application import Application as Application
 from service_pkg.app._component import DEFAULT_START_TIMEOUT as DEFAULT_START_TIMEOUT
 from service_pkg.app._component import DEFAULT_STOP_TIMEOUT as DEFAULT_STOP_TIMEOUT
 from service_pkg.app._component import Component as Component
+from service_pkg.app._component import default_stop_timeout as default_stop_timeout
 from service_pkg.app._plan import Node as Node
 from service_pkg.app._plan import NodeKind as NodeKind
 from service_pkg.app._plan import Plan as Plan
@@ -36,4 +37,5 @@ __all__ = (
     "ShutdownReason",
     "build_plan",
     "current_shutdown_reason",
+    "default_stop_timeout",
 )

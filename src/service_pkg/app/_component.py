@@ -16,14 +16,17 @@ from service_pkg.app._state import Priority, ShutdownReason, _reason
 from service_pkg.exceptions import ApplicationOwnedError, ConfigTypeError
 from service_pkg.health import HealthCheck, factory_health
 
-__all__ = ("DEFAULT_START_TIMEOUT", "DEFAULT_STOP_TIMEOUT", "Component")
+__all__ = ("DEFAULT_START_TIMEOUT", "DEFAULT_STOP_TIMEOUT", "Component", "default_stop_timeout")
 
 T = TypeVar("T")
+F = TypeVar("F")
 
 DEFAULT_START_TIMEOUT = 30.0
 """Seconds a component may take to start unless it says otherwise."""
 DEFAULT_STOP_TIMEOUT = 10.0
 """Seconds a component may take to stop unless it says otherwise."""
+
+_STOP_BUDGET = "__service_pkg_stop_timeout__"
 
 Health = Callable[[Any], object] | HealthCheck | None
 """What ``health=`` accepts: a check callable, a :class:`HealthCheck`, or ``None``."""
@@ -80,7 +83,7 @@ class Component(providers.Resource[T], Generic[T]):
         leader: providers.Provider[Any] | None = ...,
         health: Callable[[T], object] | HealthCheck | None = ...,
         start_timeout: float = ...,
-        stop_timeout: float = ...,
+        stop_timeout: float | None = ...,
         **kwargs: Any,
     ) -> None: ...
 
@@ -93,7 +96,7 @@ class Component(providers.Resource[T], Generic[T]):
         leader: providers.Provider[Any] | None = ...,
         health: Callable[[T], object] | HealthCheck | None = ...,
         start_timeout: float = ...,
-        stop_timeout: float = ...,
+        stop_timeout: float | None = ...,
         **kwargs: Any,
     ) -> None: ...
 
@@ -107,7 +110,7 @@ class Component(providers.Resource[T], Generic[T]):
         leader: providers.Provider[Any] | None = ...,
         health: Callable[[T], object] | HealthCheck | None = ...,
         start_timeout: float = ...,
-        stop_timeout: float = ...,
+        stop_timeout: float | None = ...,
         **kwargs: Any,
     ) -> None: ...
 
@@ -120,7 +123,7 @@ class Component(providers.Resource[T], Generic[T]):
         leader: providers.Provider[Any] | None = ...,
         health: Health = ...,
         start_timeout: float = ...,
-        stop_timeout: float = ...,
+        stop_timeout: float | None = ...,
         **kwargs: Any,
     ) -> None: ...
 
@@ -132,7 +135,7 @@ class Component(providers.Resource[T], Generic[T]):
         leader: providers.Provider[Any] | None = None,
         health: Health = None,
         start_timeout: float = DEFAULT_START_TIMEOUT,
-        stop_timeout: float = DEFAULT_STOP_TIMEOUT,
+        stop_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
         self._factory: Any = None
@@ -148,7 +151,7 @@ class Component(providers.Resource[T], Generic[T]):
         self._leader = _check_leader(leader)
         self._health = _check_health(health)
         self._start_timeout = seconds("start_timeout", start_timeout)
-        self._stop_timeout = seconds("stop_timeout", stop_timeout)
+        self._stop_timeout = None if stop_timeout is None else seconds("stop_timeout", stop_timeout)
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Component[T]:
         """Copy the provider with its lifecycle metadata (dependency-injector drops it).
@@ -238,8 +241,18 @@ class Component(providers.Resource[T], Generic[T]):
 
     @property
     def stop_timeout(self) -> float:
-        """Seconds the stop may take before it is cancelled and counts as failed."""
-        return self._stop_timeout
+        """Seconds the stop may take before it is cancelled and counts as failed.
+
+        ``stop_timeout=`` when given; else, while started, what the factory's
+        :func:`default_stop_timeout` budget says for the started value (a server's drain);
+        else :data:`DEFAULT_STOP_TIMEOUT`.
+        """
+        if self._stop_timeout is not None:
+            return self._stop_timeout
+        budget = getattr(self._factory, _STOP_BUDGET, None)
+        if budget is not None and self._started:
+            return seconds("stop_timeout", budget(self._value))
+        return DEFAULT_STOP_TIMEOUT
 
     @property
     def started(self) -> bool:
@@ -399,3 +412,19 @@ def _resolve_directly(
     if any(v is _NOT_DIRECT for v in (*direct_args, *direct_kwargs.values())):
         return None
     return direct_args, direct_kwargs
+
+
+def default_stop_timeout(budget: Callable[[Any], float]) -> Callable[[F], F]:
+    """Decorate a component factory with the stop timeout its components get by default.
+
+    ``budget(value)`` receives the started value and returns the seconds its stop needs (a
+    server: its graceful drain plus closing), so a configured drain and the component's stop
+    timeout never contradict. ``Component(factory, stop_timeout=...)`` still wins. The
+    factory is returned as is; only an attribute is set on it.
+    """
+
+    def mark(factory: F) -> F:
+        setattr(factory, _STOP_BUDGET, budget)
+        return factory
+
+    return mark

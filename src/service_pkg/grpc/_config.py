@@ -58,8 +58,8 @@ class GrpcServerConfig:
     health turns ``NOT_SERVING`` when the application's drain begins; after the drain delay
     the component stops: new calls get ``UNAVAILABLE``, in-flight calls have
     ``graceful_timeout`` to finish, the rest is cancelled and the server gets
-    ``close_timeout`` to close. Keep the component's ``stop_timeout`` above
-    ``graceful_timeout + close_timeout`` (the defaults, 5 + 1 s, fit its 10 s default).
+    ``close_timeout`` to close. The component's stop timeout follows: :attr:`stop_timeout`
+    unless the component sets its own.
 
     Raises:
         ConfigError: a field is invalid; ``field`` names it.
@@ -123,6 +123,11 @@ class GrpcServerConfig:
             raise ConfigError(
                 given, getattr(self, given), "give both tls_cert_file and tls_key_file, or none"
             )
+
+    @property
+    def stop_timeout(self) -> float:
+        """The component's default stop timeout: ``graceful_timeout + close_timeout`` plus 2 s."""
+        return self.graceful_timeout + self.close_timeout + 2.0
 
     @property
     def address(self) -> str:

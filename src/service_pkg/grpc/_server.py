@@ -14,7 +14,7 @@ from grpclib.encoding.base import StatusDetailsCodecBase
 from grpclib.server import Server
 
 from service_pkg._tasks import cancel_and_wait
-from service_pkg.app import Runtime
+from service_pkg.app import Runtime, default_stop_timeout
 from service_pkg.exceptions import ClosedResourceError, ConfigError, StartError
 from service_pkg.grpc._config import GrpcServerConfig
 from service_pkg.grpc._guards import Guards, LimitedCodec
@@ -321,6 +321,7 @@ def _check_serving(server: GrpcServer) -> None:
 
 
 @default_health(_check_serving, affects_readiness=True)
+@default_stop_timeout(lambda server: server.config.stop_timeout)
 def grpc_server(
     services: Collection[Any],
     runtime: Runtime | None = None,
@@ -342,8 +343,8 @@ def grpc_server(
     Health (no user code): ``ok`` while the server serves. ``instrument`` callables get the
     grpclib ``Server`` before it starts, to add their own listeners (metrics, tracing).
 
-    Keep the component's ``stop_timeout`` above ``graceful_timeout + close_timeout`` of the
-    config (the defaults fit).
+    The component's stop timeout defaults to the config's :attr:`GrpcServerConfig.stop_timeout`
+    (``graceful_timeout + close_timeout`` plus 2 s), so the drain always fits.
 
     .. versionadded:: 0.3.0
     """

@@ -141,11 +141,7 @@ class HttpServerConfig:
 
     @property
     def stop_timeout(self) -> float:
-        """A component ``stop_timeout`` that covers :attr:`graceful_timeout` (plus 2 s).
-
-        ``Component(http_server, ..., stop_timeout=config.stop_timeout)``; the default
-        ``stop_timeout`` (10 s) already covers the default ``graceful_timeout`` (5 s).
-        """
+        """The component's default stop timeout: :attr:`graceful_timeout` plus 2 s."""
         return self.graceful_timeout + STOP_MARGIN
 
     @property

@@ -13,7 +13,7 @@ from typing import Any, Self, cast
 
 import uvicorn
 
-from service_pkg.app import RunState, Runtime
+from service_pkg.app import RunState, Runtime, default_stop_timeout
 from service_pkg.exceptions import ConfigTypeError, StartError
 from service_pkg.health import default_health
 from service_pkg.http._access import AccessLog
@@ -325,6 +325,7 @@ def _check_health(server: HttpServer) -> None:
 
 
 @default_health(_check_health, affects_readiness=True)
+@default_stop_timeout(lambda server: server.config.stop_timeout)
 async def http_server(
     app: ASGIApp,
     runtime: Runtime | None = None,
@@ -340,8 +341,9 @@ async def http_server(
     ``Component(http_server, web_app, runtime, config.http, priority=Priority.HIGH)``; the
     arguments are those of :class:`HttpServer`. Start means the port is bound and uvicorn
     accepts connections; the stop closes the listener and drains in-flight requests for
-    ``graceful_timeout`` (give the component ``stop_timeout=config.stop_timeout`` when
-    ``graceful_timeout`` exceeds 8 s). Health: the server still serves (readiness-affecting).
+    ``graceful_timeout``; the component's stop timeout defaults to the config's
+    :attr:`HttpServerConfig.stop_timeout` (``graceful_timeout`` plus 2 s), so the drain always
+    fits. Health: the server still serves (readiness-affecting).
 
     Raises:
         StartError: the port is taken (the message names the address) or the app's lifespan

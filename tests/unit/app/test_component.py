@@ -10,8 +10,8 @@ from typing import Any, Self
 import pytest
 from dependency_injector import containers, providers, resources
 
-from service_pkg import Component, ShutdownReason
-from service_pkg.app import current_shutdown_reason
+from service_pkg import Application, Component, ShutdownReason
+from service_pkg.app import DEFAULT_STOP_TIMEOUT, current_shutdown_reason, default_stop_timeout
 from service_pkg.exceptions import ConfigError, ConfigTypeError, StartError, StopError
 from service_pkg.health import HealthCheck, default_health
 from service_pkg.testing import run_components
@@ -385,3 +385,30 @@ class TestHealth:
         component.override(overriding)
         assert component.health is declared
         assert overriding.health is replacement
+
+
+class TestDefaultStopTimeout:
+    async def test_the_factory_budget_sets_the_stop_timeout_of_a_started_component(self) -> None:
+        @default_stop_timeout(lambda value: value["drain"] + 1.0)
+        async def server() -> AsyncIterator[dict[str, float]]:
+            yield {"drain": 20.0}
+
+        class Container(containers.DeclarativeContainer):
+            srv = Component(server)
+
+        container = Container()
+        assert container.srv.stop_timeout == DEFAULT_STOP_TIMEOUT
+        async with Application(container, install_signals=False):
+            assert container.srv.stop_timeout == 21.0
+
+    async def test_an_explicit_stop_timeout_wins_over_the_factory_budget(self) -> None:
+        @default_stop_timeout(lambda _value: 20.0)
+        async def server() -> AsyncIterator[int]:
+            yield 1
+
+        class Container(containers.DeclarativeContainer):
+            srv = Component(server, stop_timeout=3)
+
+        container = Container()
+        async with Application(container, install_signals=False):
+            assert container.srv.stop_timeout == 3.0
