@@ -1,7 +1,7 @@
 """A service with real servers, run as a child process by the SIGTERM drain test.
 
 ``python drain_app.py DRAIN_DELAY GRACEFUL_TIMEOUT [KIND ...]`` where each KIND names a server
-to host (default ``grpc``). Every server is registered in ``SERVERS``: a function that adds
+to host (``grpc``, ``http``; default ``grpc``). Every server is registered in ``SERVERS``: a function that adds
 its component to the container and returns how to read its port, so a second server (the
 HTTP one) is one more entry. The child prints, one per line, flushed:
 
@@ -38,12 +38,29 @@ def add_grpc(container: containers.DynamicContainer, graceful_timeout: float) ->
             host="127.0.0.1", port=0, graceful_timeout=graceful_timeout, access_log=False
         ),
         priority=Priority.HIGH,
-        stop_timeout=graceful_timeout + 5,
     )
     return lambda c: int(c.grpc().port)
 
 
-SERVERS: dict[str, Callable[[containers.DynamicContainer, float], PortOf]] = {"grpc": add_grpc}
+def add_http(container: containers.DynamicContainer, graceful_timeout: float) -> PortOf:
+    from service_pkg.http import HttpServerConfig, http_server  # noqa: PLC0415 - http kind only
+    from tests.integration.http.apps import build_app  # noqa: PLC0415
+
+    container.web_app = providers.Singleton(build_app)
+    container.http = Component(
+        http_server,
+        container.web_app,
+        container.runtime,
+        HttpServerConfig(host="127.0.0.1", port=0, graceful_timeout=graceful_timeout),
+        priority=Priority.HIGH,
+    )
+    return lambda c: int(c.http().port)
+
+
+SERVERS: dict[str, Callable[[containers.DynamicContainer, float], PortOf]] = {
+    "grpc": add_grpc,
+    "http": add_http,
+}
 
 
 def main(drain_delay: float, graceful_timeout: float, kinds: list[str]) -> int:
