@@ -27,6 +27,7 @@ PAGES = (
     "docs/scheduler.md",
     "docs/health.md",
     "docs/postgres.md",
+    "docs/grpc.md",
 )
 TIMEOUT = 45.0
 
