@@ -1,7 +1,8 @@
 # Developer and CI entry points. See docs/development.md.
 #
-#   make venv      .venv with the project (editable) and the dev tools
-#   make run       run example_service
+#   make venv      .venv with the project (editable), every extra and the dev tools, from uv.lock
+#   make run       run example_service; installs only what it needs (the `example` extra), from uv.lock
+#   make lock      regenerate uv.lock after editing dependencies in pyproject.toml
 #   make servers   make sure Redis, PostgreSQL and ClickHouse answer (scripts/servers.sh)
 #   make lint      ruff check + ruff format --check
 #   make typing    mypy (strict, configured in pyproject.toml)
@@ -9,6 +10,10 @@
 #   make test      venv + servers + lint + typing + the whole test suite (what CI runs)
 #   make bench     every benchmarks/*.py (BENCH_ARGS are passed to each)
 #   make migrate   alembic upgrade head on DATABASE_URL (default: the example's SQLite file)
+#
+# Installs go through uv (scripts/uv.sh: a pinned uv, configured like this machine's pip) and
+# install exactly the versions in uv.lock (`--frozen`: the lockfile is used as it is, never
+# rewritten by an install).
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -17,12 +22,16 @@ SHELL := bash
 MAKEFLAGS += --no-builtin-rules
 
 PYTHON ?= python3
+export PYTHON
 VENV := .venv
 PY := $(VENV)/bin/python
-# Re-install into the venv when pyproject.toml is newer than this stamp.
-STAMP := $(VENV)/.service-pkg-dev.stamp
-# `pip install --group` needs pip >= 25.1; a fresh venv brings an older pip.
-PIP_MIN := 25.1
+UV := bash scripts/uv.sh
+# An install re-runs when pyproject.toml or uv.lock is newer than its stamp. Syncs are
+# --inexact (nothing is uninstalled), so `make run` after `make venv` keeps the dev tools and
+# a .venv made earlier by pip keeps its pip; `rm -rf .venv` gives a clean one.
+DEV_STAMP := $(VENV)/.service-pkg-dev.stamp
+RUN_STAMP := $(VENV)/.service-pkg-run.stamp
+SYNC := $(UV) sync --frozen --inexact
 
 # Paths that exist (git does not keep empty folders, so a fresh clone may lack some).
 LINT_PATHS := $(wildcard src tests example_service benchmarks scripts)
@@ -37,26 +46,29 @@ export CI
 endif
 
 .PHONY: venv run servers lint typing unit test bench migrate
+.PHONY: venv run lock servers lint typing unit test bench
 
-venv: $(STAMP)
+venv: $(DEV_STAMP)
 
-$(STAMP): pyproject.toml
-	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
-		echo "venv: creating $(VENV) with $$($(PYTHON) --version)"; \
-		rm -rf $(VENV); \
-		$(PYTHON) -m venv $(VENV); \
-	fi
-	@if [[ ! -f README.md ]]; then \
-		echo "venv: README.md is missing; pyproject.toml names it as the readme and hatchling" \
-			"refuses to build without it" >&2; \
-		exit 1; \
-	fi
-	$(PY) -m pip install --quiet --upgrade 'pip>=$(PIP_MIN)'
-	$(PY) -m pip install --quiet --editable '.[all]' --group dev
+# The readme check: hatchling refuses to build a project whose readme is missing.
+$(DEV_STAMP) $(RUN_STAMP): | README.md
+
+$(DEV_STAMP): pyproject.toml uv.lock
+	$(SYNC) --all-extras --group dev
 	@touch $@
 
-run: venv
+# Only the project, its core dependencies and the `example` extra: no dev tools, no peers.
+$(RUN_STAMP): pyproject.toml uv.lock
+	$(SYNC) --no-default-groups --extra example
+	@touch $@
+
+run: $(RUN_STAMP)
 	$(PY) -m example_service
+
+# After a dependency change in pyproject.toml. Resolves against PyPI for every platform and
+# Python >= 3.11; commit the new uv.lock with the pyproject.toml change.
+lock:
+	$(UV) lock
 
 servers:
 	bash scripts/servers.sh
@@ -86,7 +98,6 @@ test: venv servers
 	echo "make test: lint, typing and pytest passed"
 
 bench: venv
-	$(PY) -m pip install --quiet --group bench
 	@if [[ -z "$(BENCHMARKS)" ]]; then echo "bench: no benchmarks/*.py" >&2; exit 1; fi
 	@for f in $(BENCHMARKS); do \
 		echo "=== $$f"; \

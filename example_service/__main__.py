@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from example_service.containers import Container
-from example_service.settings import Settings
 from service_pkg import Application
 from service_pkg.logs import configure
+
+from example_service.containers import Container
+from example_service.settings import Settings
 
 
 def main() -> int:

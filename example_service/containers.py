@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dependency_injector import containers, providers
-
-from example_service.components import heartbeat, leader_job
-from example_service.settings import Settings
 from service_pkg import Component, Priority
 from service_pkg.clock import SystemClock
 from service_pkg.leader import standalone_election
+
+from example_service.components import heartbeat, leader_job
+from example_service.settings import Settings
 
 __all__ = ("Container",)
 

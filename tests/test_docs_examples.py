@@ -28,6 +28,7 @@ PAGES = (
     "docs/health.md",
     "docs/postgres.md",
     "docs/grpc.md",
+    "docs/testing.md",
 )
 TIMEOUT = 45.0
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from dependency_injector import providers
+from service_pkg import Component
+from service_pkg.exceptions import ConfigError
+from service_pkg.testing import ManualClock, ManualElection, manual_election, run_components
 
 from example_service.components import Ticker
 from example_service.containers import Container
 from example_service.settings import Settings
-from service_pkg import Component
-from service_pkg.exceptions import ConfigError
-from service_pkg.testing import ManualClock, ManualElection, manual_election, run_components
 
 ROOT = Path(__file__).resolve().parents[2]
 
