@@ -1,0 +1,92 @@
+"""The HTTP API (Litestar): ``POST /links``, ``GET /{code}``, ``GET /links/{code}/stats``.
+
+The kit's layer around the app answers ``/livez``, ``/readyz`` and ``/healthz`` and binds the
+correlation id; Litestar serves the OpenAPI schema at ``/schema`` (``/schema/openapi.json``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Litestar, get, post
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_201_CREATED, HTTP_307_TEMPORARY_REDIRECT
+from service_pkg.http import HttpPlugin
+
+from example_service.links import InvalidUrlError, LinkNotFoundError, Links
+
+__all__ = ("CreateLink", "LinkBody", "LinkStats", "build_app")
+
+
+class CreateLink(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /links`` body."""
+
+    url: str
+
+
+class LinkBody(msgspec.Struct):
+    """A created link."""
+
+    code: str
+    url: str
+
+
+class LinkStats(msgspec.Struct):
+    """Clicks counted so far (the rollup job runs every few seconds)."""
+
+    code: str
+    clicks: int
+
+
+@post("/links", status_code=HTTP_201_CREATED, raises=[ValidationException])
+async def create_link(data: CreateLink, links: Links) -> LinkBody:
+    """Shorten ``url`` (an absolute http or https URL); 400 says what is wrong with it."""
+    try:
+        link = await links.create(data.url)
+    except InvalidUrlError as error:
+        raise ValidationException(detail=str(error)) from None
+    return LinkBody(code=link.code, url=link.url)
+
+
+@get(
+    "/{code:str}",
+    status_code=HTTP_307_TEMPORARY_REDIRECT,
+    raises=[NotFoundException],
+)
+async def follow_link(code: str, links: Links) -> Redirect:
+    """Redirect (307) to the link's URL and record a click; 404 for an unknown code."""
+    try:
+        url = await links.click(code)
+    except LinkNotFoundError as error:
+        raise NotFoundException(detail=str(error)) from None
+    return Redirect(path=url, status_code=HTTP_307_TEMPORARY_REDIRECT)
+
+
+@get("/links/{code:str}/stats", raises=[NotFoundException])
+async def link_stats(code: str, links: Links) -> LinkStats:
+    """The link's clicks as rolled up so far; 404 for an unknown code."""
+    try:
+        clicks = await links.clicks(code)
+    except LinkNotFoundError as error:
+        raise NotFoundException(detail=str(error)) from None
+    return LinkStats(code=code, clicks=clicks)
+
+
+def build_app(links: Links, *, debug: bool = False) -> Litestar:
+    """The Litestar app over ``links``: ``web_app = providers.Singleton(build_app, links)``."""
+
+    def get_links() -> Links:
+        return links
+
+    dependencies: dict[str, Any] = {"links": Provide(get_links, sync_to_thread=False)}
+    return Litestar(
+        [create_link, follow_link, link_stats],
+        dependencies=dependencies,
+        openapi_config=OpenAPIConfig(title="example-service links", version="1.0.0"),
+        plugins=[HttpPlugin()],
+        debug=debug,
+    )
