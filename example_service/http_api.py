@@ -10,9 +10,10 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.openapi import OpenAPIConfig
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_201_CREATED, HTTP_307_TEMPORARY_REDIRECT
 from service_pkg.http import HttpPlugin
@@ -43,7 +44,7 @@ class LinkStats(msgspec.Struct):
 
 
 @post("/links", status_code=HTTP_201_CREATED, raises=[ValidationException])
-async def create_link(data: CreateLink, links: Links) -> LinkBody:
+async def create_link(data: JSONBody[CreateLink], links: NamedDependency[Links]) -> LinkBody:
     """Shorten ``url`` (an absolute http or https URL); 400 says what is wrong with it."""
     try:
         link = await links.create(data.url)
@@ -57,7 +58,7 @@ async def create_link(data: CreateLink, links: Links) -> LinkBody:
     status_code=HTTP_307_TEMPORARY_REDIRECT,
     raises=[NotFoundException],
 )
-async def follow_link(code: str, links: Links) -> Redirect:
+async def follow_link(code: FromPath[str], links: NamedDependency[Links]) -> Redirect:
     """Redirect (307) to the link's URL and record a click; 404 for an unknown code."""
     try:
         url = await links.click(code)
@@ -67,7 +68,7 @@ async def follow_link(code: str, links: Links) -> Redirect:
 
 
 @get("/links/{code:str}/stats", raises=[NotFoundException])
-async def link_stats(code: str, links: Links) -> LinkStats:
+async def link_stats(code: FromPath[str], links: NamedDependency[Links]) -> LinkStats:
     """The link's clicks as rolled up so far; 404 for an unknown code."""
     try:
         clicks = await links.clicks(code)
