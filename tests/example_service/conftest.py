@@ -13,9 +13,10 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from clickhouse_driver import Client
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from example_service.settings import Settings, load_settings
 
@@ -57,13 +58,18 @@ async def postgres_url() -> AsyncIterator[str]:
     """A new, empty PostgreSQL database for this test; dropped afterwards."""
     require("PostgreSQL", POSTGRES)
     name = unique("links")
-    admin = await asyncpg.connect(f"postgresql://postgres@{POSTGRES[0]}:{POSTGRES[1]}/postgres")
+    server = f"postgres@{POSTGRES[0]}:{POSTGRES[1]}"
+    admin = create_async_engine(
+        f"postgresql+asyncpg://{server}/postgres", isolation_level="AUTOCOMMIT"
+    )
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql://postgres@{POSTGRES[0]}:{POSTGRES[1]}/{name}"
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield f"postgresql://{server}/{name}"
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 @pytest.fixture

@@ -104,3 +104,6 @@ class ServiceProcess:
             self.proc.wait(10)
         self._reader.join(5)
         self._err_reader.join(5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
