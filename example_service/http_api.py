@@ -6,19 +6,19 @@ correlation id; Litestar serves the OpenAPI schema at ``/schema`` (``/schema/ope
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Litestar, get, post
+from litestar import Litestar, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromPath, JSONBody
-from litestar.response import Redirect
 from litestar.status_codes import HTTP_201_CREATED, HTTP_307_TEMPORARY_REDIRECT
 from service_pkg.http import HttpPlugin
 
-from example_service.links import InvalidUrlError, LinkNotFoundError, Links
+from example_service.links import MAX_URL_LENGTH, InvalidUrlError, LinkNotFoundError, Links
 
 __all__ = ("CreateLink", "LinkBody", "LinkStats", "build_app")
 
@@ -26,7 +26,15 @@ __all__ = ("CreateLink", "LinkBody", "LinkStats", "build_app")
 class CreateLink(msgspec.Struct, forbid_unknown_fields=True):
     """``POST /links`` body."""
 
-    url: str
+    url: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=MAX_URL_LENGTH,
+            description="An absolute http or https URL (ASCII, no whitespace).",
+            examples=["https://example.com/some/page?q=1"],
+        ),
+    ]
 
 
 class LinkBody(msgspec.Struct):
@@ -57,14 +65,19 @@ async def create_link(data: JSONBody[CreateLink], links: NamedDependency[Links])
     "/{code:str}",
     status_code=HTTP_307_TEMPORARY_REDIRECT,
     raises=[NotFoundException],
+    response_headers=[
+        ResponseHeader(name="location", description="The link's URL", documentation_only=True)
+    ],
 )
-async def follow_link(code: FromPath[str], links: NamedDependency[Links]) -> Redirect:
+async def follow_link(code: FromPath[str], links: NamedDependency[Links]) -> Response[None]:
     """Redirect (307) to the link's URL and record a click; 404 for an unknown code."""
     try:
         url = await links.click(code)
     except LinkNotFoundError as error:
         raise NotFoundException(detail=str(error)) from None
-    return Redirect(path=url, status_code=HTTP_307_TEMPORARY_REDIRECT)
+    # The stored URL as it is: Litestar's Redirect would percent-encode characters such as
+    # ``{`` or ``|`` that the link's owner typed (and that browsers accept).
+    return Response(None, status_code=HTTP_307_TEMPORARY_REDIRECT, headers={"location": url})
 
 
 @get("/links/{code:str}/stats", raises=[NotFoundException])

@@ -4,7 +4,7 @@ the leader hands it to the other, and the counters stay exact over several round
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -76,6 +76,10 @@ def stats(base_url: str, code: str) -> int:
     return int(response.json()["clicks"])
 
 
+def clicks_are(base_url: str, code: str, clicks: int) -> Callable[[], bool]:
+    return lambda: stats(base_url, code) == clicks
+
+
 @pytest.mark.timeout(150)
 def test_one_leader_rolls_up_and_a_killed_leader_is_replaced_with_exact_counters(
     replica_env: dict[str, str], replicas: list[ServiceProcess], tmp_path: Path, postgres_url: str
@@ -99,7 +103,7 @@ def test_one_leader_rolls_up_and_a_killed_leader_is_replaced_with_exact_counters
             response = httpx.get(f"{urls[target]}/{code}", timeout=5)
             assert response.status_code == 307, response.text
             total += 1
-        follower.wait_for(lambda n=total: stats(urls[follower], code) == n, 20, "rolled up")
+        follower.wait_for(clicks_are(urls[follower], code, total), 20, "rolled up")
         # Exactly one replica runs the job: the follower never started it.
         assert not follower.leads()
         assert not follower.find(ROLLED_UP)
@@ -110,7 +114,7 @@ def test_one_leader_rolls_up_and_a_killed_leader_is_replaced_with_exact_counters
             assert httpx.get(f"{urls[follower]}/{code}", timeout=5).status_code == 307
             total += 1
         follower.wait_for(follower.leads, 15, f"round {round_no}: the follower takes over")
-        follower.wait_for(lambda n=total: stats(urls[follower], code) == n, 20, "exact after")
+        follower.wait_for(clicks_are(urls[follower], code, total), 20, "exact after")
 
         replacement = start(replica_env, tmp_path, replicas)
         urls[replacement] = replacement.ready()[0]
