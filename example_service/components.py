@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
-from redis.asyncio import Redis
-from service_pkg.clickhouse import ClickHouse, ClickHouseConfig, clickhouse_client
 from service_pkg.clock import Clock, SystemClock
 from service_pkg.exceptions import ConfigError
 from service_pkg.health import default_health, factory_health
@@ -36,8 +35,13 @@ from service_pkg.leader import (
     standalone_election,
 )
 from service_pkg.postgres import postgres_sessions
-from service_pkg.redis import RedisConfig, open_redis, redis_client
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+if TYPE_CHECKING:
+    # Imported when used: a service without Redis or ClickHouse does not pay for loading
+    # their clients at start (about a second together on a busy machine).
+    from redis.asyncio import Redis
+    from service_pkg.clickhouse import ClickHouse, ClickHouseConfig
 
 __all__ = (
     "EVENTS_TABLE",
@@ -56,12 +60,14 @@ EVENTS_TABLE = "link_clicks"
 """The ClickHouse table of click events (analytics only; SQL keeps the source of truth)."""
 
 
-def _delegate(factory: object) -> Callable[[Any], Awaitable[None]]:
+def _delegate(module: str, factory: str) -> Callable[[Any], Awaitable[None]]:
     """The kit factory's own health check, skipped while the component's value is ``None``."""
-    spec = factory_health(factory)
 
     async def check(value: Any) -> None:
-        if value is None or spec is None:
+        if value is None:
+            return
+        spec = factory_health(getattr(importlib.import_module(module), factory))
+        if spec is None:
             return
         result = spec.check(value)
         if inspect.isawaitable(result):
@@ -76,12 +82,14 @@ def _secret(url: SecretStr | str | None) -> str | None:
     return url.get_secret_value() if isinstance(url, SecretStr) else url
 
 
-@default_health(_delegate(redis_client), affects_readiness=True)
+@default_health(_delegate("service_pkg.redis", "redis_client"), affects_readiness=True)
 def optional_redis(url: SecretStr | str | None) -> AbstractAsyncContextManager[Redis | None]:
     """Component factory: a pinged Redis client for ``url``, or ``None`` without one."""
     given = _secret(url)
     if given is None:
         return contextlib.nullcontext(None)
+    from service_pkg.redis import RedisConfig, open_redis  # noqa: PLC0415 - only when used
+
     return open_redis(RedisConfig(url=given))
 
 
@@ -103,6 +111,8 @@ def clickhouse_config(url: str) -> ClickHouseConfig:
     Raises:
         ConfigError: another scheme, or no host; the message shows no password.
     """
+    from service_pkg.clickhouse import ClickHouseConfig  # noqa: PLC0415 - only when used
+
     parts = urlsplit(url)
     transports = {"clickhouse": "native", "clickhouse+native": "native", "clickhouse+http": "http"}
     masked = f"{parts.scheme}://{parts.hostname or ''}:{parts.port or ''}{parts.path}"
@@ -122,7 +132,7 @@ def clickhouse_config(url: str) -> ClickHouseConfig:
     )
 
 
-@default_health(_delegate(clickhouse_client), affects_readiness=False)
+@default_health(_delegate("service_pkg.clickhouse", "clickhouse_client"), affects_readiness=False)
 def optional_clickhouse(url: SecretStr | str | None) -> AbstractAsyncContextManager[Any]:
     """Component factory: a started :class:`ClickHouse`, or ``None`` without a URL.
 
@@ -131,11 +141,13 @@ def optional_clickhouse(url: SecretStr | str | None) -> AbstractAsyncContextMana
     given = _secret(url)
     if given is None:
         return contextlib.nullcontext(None)
+    from service_pkg.clickhouse import ClickHouse  # noqa: PLC0415 - only when used
+
     return ClickHouse(clickhouse_config(given))
 
 
-_STANDALONE_HEALTH = _delegate(standalone_election)
-_REDIS_ELECTION_HEALTH = _delegate(leader_election)
+_STANDALONE_HEALTH = _delegate("service_pkg.leader", "standalone_election")
+_REDIS_ELECTION_HEALTH = _delegate("service_pkg.leader", "leader_election")
 
 
 async def _election_health(election: LeaderElection) -> None:
