@@ -77,9 +77,11 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _seconds(cls, value: float, info: Any) -> float:
-        low_ok = info.field_name == "drain_delay"
-        if not math.isfinite(value) or value < 0 or (value == 0 and not low_ok):
-            raise ValueError("must be a finite number of seconds > 0 (>= 0 for drain_delay)")
+        if info.field_name == "drain_delay":
+            if not math.isfinite(value) or value < 0:
+                raise ValueError("must be a finite number of seconds >= 0")
+        elif not math.isfinite(value) or value <= 0:
+            raise ValueError("must be a finite number of seconds > 0")
         return value
 
     @property
@@ -112,4 +114,5 @@ def load_settings(**overrides: Any) -> Settings:
         name = str(first["loc"][0]) if first["loc"] else "?"
         secret = name.endswith("_url")
         value = "***" if secret else first.get("input")
-        raise ConfigError(f"{ENV_PREFIX}{name.upper()}", value, first["msg"]) from None
+        rule = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}", value, rule) from None
