@@ -74,9 +74,7 @@ class Rollup:
         try:
             result = await self.once(epoch)
         except FencedError:
-            log.warning(
-                "rollup fenced: a newer leader owns the counters", extra={"epoch": ctx.epoch}
-            )
+            log.warning("rollup fenced: a newer leader owns the counters", extra={"epoch": epoch})
             return
         if result.events:
             log.info(

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from dependency_injector import providers
 from grpclib import GRPCError
 from grpclib.client import Channel
 from grpclib.const import Status
+from service_pkg import Component
 from service_pkg.exceptions import ConfigError
 from service_pkg.migrations import upgrade
 from service_pkg.postgres import PostgresConfig, open_postgres, postgres_sessions
+from service_pkg.testing import (
+    ComponentRunner,
+    ManualClock,
+    ManualElection,
+    eventually,
+    manual_election,
+)
 from sqlalchemy import insert, select
 
-from example_service.containers import MIGRATIONS, create_app
+from example_service.containers import MIGRATIONS, Container, configure, create_app
 from example_service.db import click_events, link_counters, links, rollup_state
 from example_service.links import InvalidUrlError, check_url
 from example_service.proto.links.v1 import CreateRequest, LinksStub, ResolveRequest, StatsRequest
@@ -159,3 +168,35 @@ async def test_grpc_errors_are_invalid_argument_and_not_found(embedded: Settings
             assert (await stub.stats(StatsRequest(code=created.code))).clicks == 0
         finally:
             channel.close()
+
+
+async def test_the_rollup_runs_only_on_the_leader_on_its_clock(
+    components: ComponentRunner,
+    manual_clock: ManualClock,
+    manual_leader: ManualElection,
+    embedded: Settings,
+) -> None:
+    """No sleeping: a manual election decides who leads, a manual clock when the job runs."""
+    container = configure(Container(), embedded.model_copy(update={"rollup_interval": 5.0}))
+    await components.start(
+        container,
+        "jobs",  # with the database: only the gated job needs it here, so it joins its group
+        "analytics",  # for `links` (None: no ClickHouse)
+        overrides={
+            "clock": providers.Object(manual_clock),
+            "election": Component(manual_election, manual_leader),
+        },
+    )
+    assert not container.jobs.started  # a follower runs no rollup
+    manual_leader.take()
+    await eventually(lambda: container.jobs.started)
+    links, rollup = container.links(), container.rollup()
+    code = (await links.create("https://example.com/")).code
+    await links.click(code)
+    await manual_clock.wait_for_sleepers()
+    assert rollup.runs == 0
+    await manual_clock.advance_and_settle(5)
+    await eventually(lambda: rollup.runs == 1)
+    assert await links.clicks(code) == 1
+    manual_leader.lose()
+    await eventually(lambda: not container.jobs.started)
