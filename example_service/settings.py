@@ -1,57 +1,118 @@
-"""Environment → settings. Every value has a default, so the service runs with no setup."""
+"""``LINKS_*`` environment variables → :class:`Settings` (pydantic-settings).
+
+Every value has a default, so the service runs with no setup at all (the embedded mode:
+SQLite, the in-process election, click events in SQL only). ``docs/example.md`` has the table.
+The container reads the settings through ``providers.Configuration.from_pydantic``: nothing
+here parses the environment by hand.
+"""
 
 from __future__ import annotations
 
 import math
-import os
-from dataclasses import dataclass
+from typing import Any, Literal
 
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from service_pkg.exceptions import ConfigError
 
-__all__ = ("Settings",)
+__all__ = ("ENV_PREFIX", "Settings", "load_settings")
+
+ENV_PREFIX = "LINKS_"
+
+# The embedded database: a file next to where the service runs (alembic.ini's default too).
+EMBEDDED_DATABASE_URL = "sqlite+aiosqlite:///./example_service.db"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings:
-    """What the example service reads from its environment."""
+class Settings(BaseSettings):
+    """What the URL shortener reads from its environment (``LINKS_`` + the upper-case name).
+
+    Frozen and validated at construction; :func:`load_settings` turns a validation failure
+    into a :class:`~service_pkg.exceptions.ConfigError` naming the variable. The three URLs
+    are :class:`~pydantic.SecretStr`: they may hold passwords and are never shown.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="forbid", case_sensitive=False
+    )
 
     service_name: str = "example-service"
-    """Name stamped on every log record (``SERVICE_NAME``)."""
-    log_level: str = "INFO"
-    """Root log level (``LOG_LEVEL``)."""
+    """Stamped on every log record."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
-    """JSON log lines; ``LOG_JSON=0`` gives readable text for development."""
-    heartbeat_interval: float = 5.0
-    """Seconds between heartbeat log lines (``HEARTBEAT_INTERVAL``)."""
-    leader_interval: float = 10.0
-    """Seconds between the leader-only job's runs (``LEADER_INTERVAL``)."""
+    """JSON log lines; ``LINKS_LOG_JSON=0`` gives readable text for development."""
 
-    def __post_init__(self) -> None:
-        """Reject values the service could not run with."""
-        for field in ("heartbeat_interval", "leader_interval"):
-            value = getattr(self, field)
-            if not math.isfinite(value) or value <= 0:
-                raise ConfigError(field, value, "must be a finite number of seconds > 0")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    """0 lets the OS pick a free port (the ``http server started`` log line names it)."""
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = Field(default=9090, ge=0, le=65535)
 
+    database_url: SecretStr | None = None
+    """``postgresql://user:pw@host:5432/db`` (asyncpg) or ``sqlite+aiosqlite:///file``;
+    unset: the embedded SQLite file ``./example_service.db``."""
+    migrate: bool | None = None
+    """Apply the migrations at start. Unset: yes on SQLite (embedded), no on PostgreSQL,
+    where the start fails unless the schema is at the head revision (``make migrate``)."""
+    redis_url: SecretStr | None = None
+    """``redis://host:6379/0``: the Redis election among replicas. Unset: in-process."""
+    clickhouse_url: SecretStr | None = None
+    """``clickhouse://user:pw@host:9000/db``: click events also go there (analytics only)."""
+
+    election_name: str = "links-rollup"
+    leader_expiration: float = 10.0
+    """Lease length of the Redis election (seconds): a crashed leader is replaced within it."""
+    lock_prefix: str = "service-pkg:lock:"
+    """Redis key prefix of the election's lock."""
+    rollup_interval: float = 5.0
+    """Seconds between two runs of the leader-only rollup job."""
+    rollup_batch: int = Field(default=10_000, ge=1)
+    """Click events rolled up per run at most."""
+    drain_delay: float = 1.0
+    """Seconds between readiness going false (SIGTERM) and the servers stopping."""
+    analytics_flush_interval: float = 1.0
+    """Seconds between two ClickHouse inserts of buffered click events."""
+
+    @field_validator(
+        "leader_expiration", "rollup_interval", "analytics_flush_interval", "drain_delay"
+    )
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        """Read the settings from ``env`` (``os.environ`` by default)."""
-        env = dict(os.environ if env is None else env)
-        defaults = cls()
-        return cls(
-            service_name=env.get("SERVICE_NAME", defaults.service_name),
-            log_level=env.get("LOG_LEVEL", defaults.log_level),
-            log_json=env.get("LOG_JSON", "1").lower() not in {"0", "false", "no"},
-            heartbeat_interval=_seconds(env, "HEARTBEAT_INTERVAL", defaults.heartbeat_interval),
-            leader_interval=_seconds(env, "LEADER_INTERVAL", defaults.leader_interval),
-        )
+    def _seconds(cls, value: float, info: Any) -> float:
+        if info.field_name == "drain_delay":
+            if not math.isfinite(value) or value < 0:
+                raise ValueError("must be a finite number of seconds >= 0")
+        elif not math.isfinite(value) or value <= 0:
+            raise ValueError("must be a finite number of seconds > 0")
+        return value
+
+    @property
+    def database(self) -> str:
+        """The database URL to use (the embedded SQLite file when none is set)."""
+        return self.database_url.get_secret_value() if self.database_url else EMBEDDED_DATABASE_URL
+
+    @property
+    def embedded(self) -> bool:
+        """True when the database is SQLite (the zero-setup mode)."""
+        return self.database.startswith("sqlite")
+
+    @property
+    def apply_migrations(self) -> bool:
+        """Whether the start applies the migrations (``migrate``, else ``embedded``)."""
+        return self.embedded if self.migrate is None else self.migrate
 
 
-def _seconds(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None:
-        return default
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment (``overrides`` win), or raise ``ConfigError``.
+
+    Raises:
+        ConfigError: a variable has a value the service cannot run with; names the variable,
+            says what is wrong and shows the value (``***`` for the URLs).
+    """
     try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(name, raw, "must be a number of seconds") from None
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        secret = name.endswith("_url")
+        value = "***" if secret else first.get("input")
+        rule = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}", value, rule) from None

@@ -27,7 +27,12 @@ IMAGES = {
 
 
 def text_files(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): p.read_text() for p in root.rglob("*") if p.is_file()}
+    """Every file as text; binary ones (descriptors.binpb) decoded leniently."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes().decode("utf-8", errors="replace")
+        for p in root.rglob("*")
+        if p.is_file()
+    }
 
 
 def test_the_example_name_is_gone_everywhere(demo: Path) -> None:

@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from service_pkg._scaffold._descriptors import rename_descriptor_set
 from service_pkg._scaffold._names import check_name, check_target
 from service_pkg._scaffold._project import KitSettings, project_files
 from service_pkg._scaffold._render import Renamer
@@ -98,7 +99,16 @@ def _render(name: str, template: Template) -> dict[PurePosixPath, bytes]:
     sources = {rel: (template.root / rel).read_bytes() for rel in template.files}
     protos = [data for rel, data in sources.items() if rel.endswith(".proto")]
     renamer = Renamer.for_template(name, protos)
-    contents = {renamer.path(rel): renamer.text(data) for rel, data in sources.items()}
+    contents = {
+        renamer.path(rel): (
+            rename_descriptor_set(
+                data, dict(renamer.proto_packages), lambda p: str(renamer.path(p))
+            )
+            if rel.endswith(".binpb")
+            else renamer.text(data)
+        )
+        for rel, data in sources.items()
+    }
     kit = KitSettings.read(template.kit_pyproject)
     for rel, data in project_files(kit, name, renamer.dist).items():
         contents[PurePosixPath(rel)] = data

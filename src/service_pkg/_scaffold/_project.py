@@ -84,7 +84,10 @@ def project_files(kit: KitSettings, package: str, dist: str) -> dict[str, bytes]
     rendered: dict[str, bytes] = {}
     for source, target in _OUTPUTS.items():
         text = (FILES / source).read_text(encoding="utf-8")
-        rendered[target] = _TOKEN.sub(lambda m: values[m.group(1)], text).encode("utf-8")
+        text = _TOKEN.sub(lambda m: values[m.group(1)], text)
+        # The kit's tool settings name the example's paths (the generated proto code that
+        # ruff and mypy skip): in the new project they are the new package's.
+        rendered[target] = text.replace("example_service", package).encode("utf-8")
     return rendered
 
 
