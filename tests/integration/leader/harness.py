@@ -57,7 +57,15 @@ class JsonLinesProcess:
 class Candidate(JsonLinesProcess):
     """One candidate process of the fault tests."""
 
-    def __init__(self, port: int, expiration: float, *, grace: bool, stall: float = 0.0) -> None:
+    def __init__(
+        self,
+        port: int | str,
+        expiration: float,
+        *,
+        grace: bool,
+        stall: float = 0.0,
+        min_replicas: int = 0,
+    ) -> None:
         super().__init__(
             [
                 sys.executable,
@@ -66,6 +74,7 @@ class Candidate(JsonLinesProcess):
                 str(expiration),
                 "1" if grace else "0",
                 str(stall),
+                str(min_replicas),
             ]
         )
 
@@ -136,6 +145,17 @@ def stale_actions(candidates: Iterable[Candidate]) -> list[Stale]:
                 stale.append(Stale(r["pid"], r["epoch"], r["t"], epoch, t))
                 break
     return stale
+
+
+def terms(candidates: Iterable[Candidate]) -> list[tuple[float, int, int]]:
+    """Every ``taken`` as ``(t, epoch, pid)``, in time order."""
+    return sorted((r["t"], r["epoch"], r["pid"]) for c in candidates for r in c.events("taken"))
+
+
+def epochs_strictly_increase(candidates: Iterable[Candidate]) -> bool:
+    """Whether each term (``taken``) has a larger epoch than every term taken before it."""
+    epochs = [epoch for _, epoch, _ in terms(candidates)]
+    return all(a < b for a, b in zip(epochs, epochs[1:], strict=False))
 
 
 def transitions(candidates: Iterable[Candidate], since: float) -> int:
