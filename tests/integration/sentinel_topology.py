@@ -29,9 +29,11 @@ import pytest
 
 from tests.integration.redis_server import BINARY, HOST, RedisServer, free_port
 
-__all__ = ("MASTER_NAME", "SentinelTopology", "sentinel_topology_fixture")
+__all__ = ("FAST_SYNC", "MASTER_NAME", "SentinelTopology", "sentinel_topology_fixture")
 
 MASTER_NAME = "ha"
+FAST_SYNC = ("--repl-diskless-sync-delay", "0")
+"""A master sends a full sync at once (Redis 7 waits 5 s by default for more replicas)."""
 
 
 class _Sentinel:
@@ -65,12 +67,13 @@ class _Sentinel:
         while True:
             try:
                 socket.create_connection((HOST, self.port), timeout=0.5).close()
-                return
             except OSError:
                 if time.monotonic() > deadline or self._proc.poll() is not None:
                     self.stop()
                     raise RuntimeError("redis sentinel did not start") from None
                 time.sleep(0.01)
+            else:
+                return
 
     def command(self, *args: str) -> object:
         probe = RedisServer.__new__(RedisServer)  # only its RESP helper, on our port
@@ -102,11 +105,11 @@ class SentinelTopology:
         self._down_after_ms = down_after_ms
 
     def start(self) -> None:
-        master = RedisServer()
+        master = RedisServer(args=FAST_SYNC)
         self.servers.append(master)
         master.start()
         for _ in range(self._replicas):
-            replica = RedisServer(args=("--replicaof", HOST, str(master.port)))
+            replica = RedisServer(args=(*FAST_SYNC, "--replicaof", HOST, str(master.port)))
             self.servers.append(replica)
             replica.start()
         self.wait_replicas(master, self._replicas)
@@ -120,8 +123,8 @@ class SentinelTopology:
             return False
         assert isinstance(info, list)
         fields = {bytes(k).decode(): v for k, v in zip(info[::2], info[1::2], strict=True)}
-        slaves = int(fields.get("num-slaves", b"0"))  # type: ignore[call-overload]
-        others = int(fields.get("num-other-sentinels", b"0"))  # type: ignore[call-overload]
+        slaves = int(fields.get("num-slaves", b"0"))
+        others = int(fields.get("num-other-sentinels", b"0"))
         return slaves >= self._replicas and others >= len(self.sentinels) - 1
 
     @property
@@ -141,11 +144,11 @@ class SentinelTopology:
         for sentinel in self.sentinels:
             with contextlib.suppress(OSError):
                 reply = sentinel.command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)
-                if isinstance(reply, list) and len(reply) == 2:  # noqa: PLR2004 - host, port
-                    port = int(bytes(reply[1]))  # type: ignore[arg-type]
+                if isinstance(reply, list) and len(reply) == 2:
+                    port = int(bytes(reply[1]))
                     votes[port] = votes.get(port, 0) + 1
         best = max(votes.items(), key=lambda item: item[1], default=None)
-        return best[0] if best is not None and best[1] >= 2 else None  # noqa: PLR2004
+        return best[0] if best is not None and best[1] >= 2 else None
 
     def master_server(self) -> RedisServer:
         port = self.master_port()
@@ -182,9 +185,7 @@ class SentinelTopology:
         def synced() -> bool:
             with contextlib.suppress(OSError):
                 info = master.info("replication")
-                online = [
-                    v for k, v in info.items() if k.startswith("slave") and "online" in v
-                ]
+                online = [v for k, v in info.items() if k.startswith("slave") and "online" in v]
                 return len(online) >= count
             return False
 
@@ -229,7 +230,11 @@ class SentinelTopology:
 
 @pytest.fixture(name="sentinel_topology")
 def sentinel_topology_fixture() -> Iterator[SentinelTopology]:
-    """A started :class:`SentinelTopology` (one master, one replica), always stopped after."""
+    """A started :class:`SentinelTopology` (one master, one replica), always stopped after.
+
+    One per test (about 2 s to start: the sentinels must find each other), so a fault left
+    half-handled by the sentinels never leaks into the next test.
+    """
     if BINARY is None:
         reason = "redis-server is not installed; `make servers` installs it"
         if os.environ.get("CI"):

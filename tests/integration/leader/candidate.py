@@ -98,6 +98,6 @@ if __name__ == "__main__":
             float(sys.argv[2]),
             sys.argv[3] == "1",
             float(sys.argv[4]),
-            int(sys.argv[5]) if len(sys.argv) > 5 else 0,  # noqa: PLR2004 - optional argument
+            int(sys.argv[5]) if len(sys.argv) > 5 else 0,
         ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -155,7 +156,7 @@ def terms(candidates: Iterable[Candidate]) -> list[tuple[float, int, int]]:
 def epochs_strictly_increase(candidates: Iterable[Candidate]) -> bool:
     """Whether each term (``taken``) has a larger epoch than every term taken before it."""
     epochs = [epoch for _, epoch, _ in terms(candidates)]
-    return all(a < b for a, b in zip(epochs, epochs[1:], strict=False))
+    return all(a < b for a, b in itertools.pairwise(epochs))
 
 
 def transitions(candidates: Iterable[Candidate], since: float) -> int:

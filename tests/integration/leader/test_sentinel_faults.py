@@ -27,6 +27,7 @@ import pytest
 
 from tests.integration.redis_server import HOST, RedisServer
 from tests.integration.sentinel_topology import (  # noqa: F401 - the fixture
+    FAST_SYNC,
     SentinelTopology,
     sentinel_topology_fixture,
 )
@@ -58,7 +59,7 @@ def trio(topo: SentinelTopology, min_replicas: int, started: list[Candidate]) ->
 
 def revive_as_replica(topo: SentinelTopology, dead: RedisServer, master: RedisServer) -> None:
     """Start an empty server on the dead one's port, replicating the new master."""
-    back = RedisServer(port=dead.port, args=("--replicaof", HOST, str(master.port)))
+    back = RedisServer(port=dead.port, args=(*FAST_SYNC, "--replicaof", HOST, str(master.port)))
     topo.servers[topo.servers.index(dead)] = back
     dead.close()
     back.start()
