@@ -18,14 +18,15 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ReadOnlyError, ResponseError
+from redis.exceptions import NoScriptError, ReadOnlyError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
     from redis.asyncio.connection import AbstractConnection
 
-__all__ = ("LINK_ERRORS", "Command", "Link")
+__all__ = ("LINK_ERRORS", "ClusterLink", "Command", "Link")
 
 Command = tuple[str | int, ...]
 """One command's arguments, e.g. ``("EVALSHA", sha, 2, key, epoch_key, token, ttl)``."""
@@ -169,3 +170,69 @@ class Link:
     async def aclose(self) -> None:
         """Give the connection back to the pool."""
         await self.redis.aclose()
+
+
+class ClusterLink:
+    """The same calls on a ``redis.asyncio.cluster.RedisCluster`` (issue 10, Redis Cluster).
+
+    Every command goes through the cluster client, which routes by key slot, follows
+    ``MOVED``/``ASK`` and re-reads the slot map after a failover. ``WAIT`` has no key, so it is
+    sent to the node that owns the lock's slot right after the script: two round trips
+    instead of one (the cluster client cannot pipeline a keyless command to a chosen node).
+    ``NOSCRIPT`` loads the script on that node and sends the command again.
+    """
+
+    __slots__ = ("_cluster", "_key", "error")
+
+    def __init__(self, cluster: RedisCluster, key: str) -> None:
+        self._cluster = cluster
+        self._key = key
+        self.error: BaseException | None = None
+
+    def take_demoted(self) -> bool:
+        """Never: the cluster client follows a failover itself; the run_id marker tells."""
+        return False
+
+    @property
+    def address(self) -> str:
+        """``host:port`` of the node that owns the lock's slot (as the client last saw it)."""
+        try:
+            node = self._cluster.get_node_from_key(self._key)
+        except RedisError:
+            node = None
+        return f"{node.host}:{node.port}" if node is not None else "cluster"
+
+    async def run(self, commands: Sequence[Command], replies: int, script: str | None) -> list[Any]:
+        """Send each command (see the class docstring); return their replies."""
+        del replies  # one reply per command here
+        results: list[Any] = []
+        for command in commands:
+            name = str(command[0])
+            try:
+                if name in {"EVALSHA", "EXISTS"}:
+                    results.append(
+                        await self._keyed(command, script if name == "EVALSHA" else None)
+                    )
+                else:
+                    node = self._cluster.get_node_from_key(self._key)
+                    results.append(await self._cluster.execute_command(*command, target_nodes=node))
+            except LINK_ERRORS as exc:
+                self.error = exc
+                raise
+        return results
+
+    async def _keyed(self, command: Command, script: str | None) -> Any:
+        try:
+            return await self._cluster.execute_command(*command)
+        except NoScriptError:
+            if script is None:
+                raise
+            node = self._cluster.get_node_from_key(self._key)
+            await self._cluster.execute_command("SCRIPT", "LOAD", script, target_nodes=node)
+            return await self._cluster.execute_command(*command)
+
+    async def drop(self) -> None:
+        """Nothing to drop: the cluster client owns its connections and re-routes itself."""
+
+    async def aclose(self) -> None:
+        """Nothing to return: the lock borrows the cluster client's connections per call."""

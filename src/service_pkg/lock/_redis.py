@@ -36,9 +36,10 @@ from service_pkg.lock._scripts import (
 
 try:
     from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
     from redis.exceptions import ReadOnlyError, RedisError
 
-    from service_pkg.lock._link import LINK_ERRORS, Command, Link
+    from service_pkg.lock._link import LINK_ERRORS, ClusterLink, Command, Link
 except ImportError as exc:  # pragma: no cover - the import test hides redis-py
     raise MissingDependencyError("service_pkg.lock.RedisLock", "redis") from exc
 
@@ -51,6 +52,8 @@ _CLEANUP_TIMEOUT = 2.0
 _RESUBSCRIBE_MIN, _RESUBSCRIBE_MAX = 0.05, 2.0
 """Back-off (seconds) between attempts to reopen a lost release subscription."""
 _LINK_ERRORS = LINK_ERRORS
+_POLL = 0.05
+"""Seconds between ``EXISTS`` polls of a follower waiting on a cluster."""
 
 
 def companion(key: str, suffix: str) -> str:
@@ -185,7 +188,7 @@ class RedisLock:
 
     def __init__(
         self,
-        client: Redis,
+        client: Redis | RedisCluster,
         name: str,
         config: RedisLockConfig | None = None,
         *,
@@ -194,8 +197,9 @@ class RedisLock:
         """Describe the lock; nothing is sent to Redis until the first call.
 
         Args:
-            client: The ``redis.asyncio.Redis`` whose pool the lock's connections come from;
-                never closed.
+            client: The ``redis.asyncio.Redis`` whose pool the lock's connections come from
+                (standalone or Sentinel ``master_for``), or a
+                ``redis.asyncio.cluster.RedisCluster``; never closed.
             name: The lock's name; the key is ``config.prefix + name``.
             config: TTL, key prefix and restart grace; ``RedisLockConfig()`` when ``None``.
             events: Where :class:`~service_pkg.events.StoreReconnected` goes; the bus of the
@@ -208,11 +212,13 @@ class RedisLock:
         if not isinstance(given, str) or not given:
             raise ConfigError("name", given, "must be a non-empty str")
         self._client = client
-        self._link = Link(client)
         self._config = config if config is not None else RedisLockConfig()
         self._events = events if events is not None else current_events()
         self._name = name
         self._key = self._config.prefix + name
+        self._link: Link | ClusterLink = (
+            ClusterLink(client, self._key) if isinstance(client, RedisCluster) else Link(client)
+        )
         self._channel = self._key + ":released"
         self._token = secrets.token_hex(16)
         self._ttl_ms = ttl_ms("ttl", self._config.ttl)
@@ -364,6 +370,8 @@ class RedisLock:
         self._check_open()
         if within <= 0:
             return False
+        if isinstance(self._link, ClusterLink):
+            return await self._poll_released(within)
         if self._listener is None:
             self._listener = asyncio.get_running_loop().create_task(
                 self._listen(), name=f"service_pkg:lock:{self._name}:released"
@@ -388,6 +396,26 @@ class RedisLock:
                     await self._wakeup.wait()
         except TimeoutError:
             return False
+
+    async def _poll_released(self, within: float) -> bool:
+        """On a cluster: ``EXISTS`` every 50 ms (at most) until the key is free or time is up.
+
+        A subscription would need redis-py's cluster pub/sub, which differs across the
+        supported versions; polling the one key is simple and bounded (≤ 20 commands/s per
+        waiting follower, handover within 50 ms).
+        """
+        loop = asyncio.get_running_loop()
+        end = loop.time() + within
+        while True:
+            with contextlib.suppress(*_LINK_ERRORS, RedisError):
+                async with self._mutex:
+                    (exists,) = await self._run((("EXISTS", self._key),), None)
+                if not exists:
+                    return True
+            left = end - loop.time()
+            if left <= 0:
+                return False
+            await asyncio.sleep(min(_POLL, left))
 
     async def ping(self) -> None:
         """Health probe: one ``PING`` on the lock's connection.
@@ -582,7 +610,9 @@ def _ping(lock: RedisLock) -> Awaitable[None]:
 
 
 @default_health(_ping, affects_readiness=False)
-def redis_lock(client: Redis, name: str, config: RedisLockConfig | None = None) -> RedisLock:
+def redis_lock(
+    client: Redis | RedisCluster, name: str, config: RedisLockConfig | None = None
+) -> RedisLock:
     """Component factory: ``Component(redis_lock, redis, "reports", RedisLockConfig(ttl=10))``.
 
     Returns the unstarted :class:`RedisLock`; the component enters it at start and calls

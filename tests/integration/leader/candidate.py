@@ -2,7 +2,8 @@
 
 ``python candidate.py PORT EXPIRATION GRACE STALL [MIN_REPLICAS]`` runs an Application with a
 Redis client, a Redis leader election named ``faults`` and a leader-gated actor. PORT may also
-be a whole Redis URL (a Sentinel URL for the failover tests); MIN_REPLICAS (default 0) is the
+be a whole Redis URL (a Sentinel URL for the failover tests) or ``cluster:PORT`` (a Redis
+Cluster reached through that startup node); MIN_REPLICAS (default 0) is the
 lock's ``min_replicas``. The actor acts every 10 ms,
 but only while ``election.is_leader()``. Every event goes to stdout as one JSON line with
 ``t = time.monotonic()`` (system-wide on Linux, so comparable across processes):
@@ -20,6 +21,7 @@ import time
 from collections.abc import AsyncIterator
 
 from dependency_injector import containers, providers
+from redis.asyncio.cluster import RedisCluster
 
 from service_pkg import Application, Component
 from service_pkg.leader import LeaderConfig, LeaderEvent, LockElection, leader_election
@@ -55,16 +57,31 @@ async def reporter(election: LockElection) -> AsyncIterator[None]:
     await asyncio.wait({task})
 
 
+async def cluster_client(port: int, socket_timeout: float) -> AsyncIterator[RedisCluster]:
+    """A ``RedisCluster`` from one startup node, closed at stop."""
+    client = RedisCluster(
+        host="127.0.0.1",
+        port=port,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=socket_timeout,
+    )
+    await client.initialize()
+    yield client
+    await client.aclose()
+
+
 def main(where: str, expiration: float, grace: bool, stall: float, min_replicas: int = 0) -> int:
-    url = where if "://" in where else f"redis://127.0.0.1:{where}/0"
     # Short timeouts: a call to a dead master must fail fast enough to ask the sentinels again.
     timeout = min(1.0, expiration / 2)
+    if where.startswith("cluster:"):
+        client = Component(cluster_client, int(where.removeprefix("cluster:")), timeout)
+    else:
+        url = where if "://" in where else f"redis://127.0.0.1:{where}/0"
+        config = RedisConfig(url=url, connect_timeout=timeout, socket_timeout=timeout)
+        client = Component(redis_client, providers.Object(config))
 
     class Candidate(containers.DeclarativeContainer):
-        redis = Component(
-            redis_client,
-            providers.Object(RedisConfig(url=url, connect_timeout=timeout, socket_timeout=timeout)),
-        )
+        redis = client
         election = Component(
             leader_election,
             redis,
