@@ -65,7 +65,7 @@ async def cluster_client(port: int, socket_timeout: float) -> AsyncIterator[Redi
         socket_timeout=socket_timeout,
         socket_connect_timeout=socket_timeout,
     )
-    await client.initialize()
+    _ = await client.initialize()
     yield client
     await client.aclose()
 
