@@ -102,6 +102,13 @@ class Lock(Protocol):
     token still holds the lock; ``release`` wakes :meth:`wait_released` callers, and a wait
     sees a release that came after this object's last ``acquire`` even when it began later;
     the epoch of a lock name only grows, also across a store that lost its data.
+
+    A backend with replicas may also answer ``AcquireStatus.UNCONFIRMED`` /
+    ``ExtendResult.UNCONFIRMED`` (applied, but not confirmed by enough replicas: it does not
+    count) and ``ExtendResult.MASTER_CHANGED`` (the hold is gone with the old master);
+    callers treat the first as a failed attempt and the second as a loss.
+
+    .. versionchanged:: 0.3.0 ``UNCONFIRMED`` and ``MASTER_CHANGED``.
     """
 
     @property

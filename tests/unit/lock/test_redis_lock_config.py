@@ -20,7 +20,7 @@ from service_pkg.lock import (
     RedisLockConfig,
     redis_lock,
 )
-from service_pkg.lock._redis import companion
+from service_pkg.lock._config import companion
 from service_pkg.lock._scripts import ACQUIRE, EXTEND, RELEASE
 
 
