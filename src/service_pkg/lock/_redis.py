@@ -70,35 +70,41 @@ class RedisLock:
 
     Same rules as :class:`~service_pkg.testing.InMemoryLock`:
 
-    * :meth:`acquire` takes a free key (``SET token PX ttl`` + ``INCR <key>:epoch``), renews a
-      key that already holds our token (no self-lockout, Go bug #3), and otherwise reports
-      ``HELD`` with the remaining milliseconds, or ``GRACE`` while a Redis up for less than
-      one TTL may have lost the key (``restart_grace``; logged at INFO with the time left);
+    * :meth:`acquire` takes a free key (``SET token PX ttl``, epoch = ``max(last + 1, TIME
+      in µs)`` in ``{<key>}:epoch``), renews a key that already holds our token (no
+      self-lockout, Go bug #3), and otherwise reports ``HELD`` with the remaining
+      milliseconds, or ``GRACE`` while the store may have lost the key (``restart_grace``: a
+      Redis up for less than one TTL, or a master other than the one of the last acquisition;
+      logged at INFO with the time left);
     * :meth:`extend` resets the TTL and :meth:`release` deletes the key only while our token
       holds it; a release publishes on ``<key>:released``, which :meth:`wait_released` awaits;
-    * the epoch (``<key>:epoch``) only grows: when it is missing it restarts from Redis
-      ``TIME`` in microseconds.
+      :meth:`extend` answers ``MASTER_CHANGED`` on a server other than the hold's master;
+    * with ``min_replicas=N``, ``WAIT N`` follows the acquire and extend scripts in the same
+      write; fewer confirmations answer ``UNCONFIRMED`` (the call does not count).
 
-    Each call is one ``EVALSHA`` through redis-py's script objects; ``NOSCRIPT`` loads the
-    script and sends it again. Only redis-py's public API is used.
+    Each call is one ``EVALSHA`` (plus ``WAIT``) in one write; ``NOSCRIPT`` loads the script
+    and sends it again. The client may be a standalone or Sentinel ``Redis`` or a
+    ``RedisCluster`` (companion keys share the lock key's hash slot; see ``docs/lock.md``).
+    Only redis-py's public API is used.
 
     Lifecycle contract: ``async with RedisLock(...) as lock`` (or no ``with`` at all: nothing
     is sent until the first call). The lock runs its calls on a dedicated single-connection
     client (``client.client()``): one connection of the client's pool, taken at the first call
     and kept, so a cancelled call never desynchronises other users of the client. The first
     :meth:`wait_released` opens one release subscription (a second connection) that lives,
-    reconnecting after errors, until :meth:`aclose`. ``aclose()`` (idempotent; ``__aexit__``
-    calls it) ends the subscription, releases the lock if our token holds it (bounded, never
-    raises for store errors: the key expires by itself), and returns the connection. The
-    client itself is never closed here. Calls after ``aclose()`` raise
+    reconnecting after errors, until :meth:`aclose` (on a cluster it polls instead). ``aclose()``
+    (idempotent; ``__aexit__`` calls it) ends the subscription, releases the lock if our token
+    holds it (bounded, never raises for store errors: the key expires by itself), and returns
+    the connection. The client itself is never closed here. Calls after ``aclose()`` raise
     :class:`~service_pkg.exceptions.ClosedResourceError`.
 
-    Errors: connection errors and timeouts are retried as the client's ``retry`` setting says
-    (redis-py's own ``execute_command`` path); repeating a script is safe because each is
-    idempotent for one token (a retried release whose first attempt was applied reports
-    ``NOT_OWNER``). What is left raises ``redis.exceptions.RedisError``. When a call (or the
-    subscription) succeeds again after such an error, :class:`~service_pkg.events.StoreReconnected`
-    is emitted on ``events``.
+    Errors: a connection error or a timeout on the kept connection drops it; the call is sent
+    again at once after the connection's ``connect()`` (on a Sentinel pool that asks the
+    sentinels where the master is now), then retried as the client's ``retry`` setting says.
+    Repeating a script is safe because each is idempotent for one token (a retried release
+    whose first attempt was applied reports ``NOT_OWNER``). What is left raises
+    ``redis.exceptions.RedisError``. When a call (or the subscription) succeeds again after
+    such an error, :class:`~service_pkg.events.StoreReconnected` is emitted on ``events``.
 
     Cancellation: a cancelled :meth:`acquire` on a lock that did not hold the key deletes the
     key if our token got it (shielded, bounded), so it leaves no orphan; a cancelled
@@ -106,6 +112,9 @@ class RedisLock:
     call can be repeated.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0 Sentinel re-discovery on every reconnect, ``min_replicas``,
+       master-change grace and ``MASTER_CHANGED``, epochs from ``max(last + 1, TIME)``,
+       Redis Cluster.
     """
 
     def __init__(
@@ -213,6 +222,7 @@ class RedisLock:
         attempt = _Attempt()
         try:
             reply, confirmed = await self._call(self._acquire, attempt)
+            self._link.take_demoted()  # only a holder's renewal acts on a demotion
         except asyncio.CancelledError:
             if attempt.sent and not self._holding:
                 await self._clean_up_after_cancel()

@@ -25,7 +25,9 @@ class JsonLinesProcess:
     """A child process that prints one JSON object per line; a thread collects them."""
 
     def __init__(self, argv: list[str]) -> None:
-        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+        # A PYTHONPATH the test run was given stays after ours (e.g. another redis-py).
+        paths = [str(ROOT / "src"), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
         self.proc = subprocess.Popen(
             argv,
             stdout=subprocess.PIPE,
