@@ -199,6 +199,20 @@ async def test_a_promoted_replica_drops_the_hold_at_the_holders_next_renewal(
             assert (await other.acquire()).status is AcquireStatus.GRACE
 
 
+async def test_a_new_name_on_a_promoted_replica_is_acquired_at_once(
+    pair: tuple[RedisServer, RedisServer],
+) -> None:
+    """The first-use rule holds after a failover: no stored run_id, no grace (uptime > TTL)."""
+    master, replica = pair
+    replica.command("REPLICAOF", "NO", "ONE")
+    master.kill()
+    async with client_of(replica) as on_b:
+        uptime = int((await on_b.info("server"))["uptime_in_seconds"])
+        await asyncio.sleep(max(0.0, TTL + 2 - uptime))  # past a new server's restart grace
+        async with RedisLock(on_b, "brand-new", RedisLockConfig(ttl=TTL)) as lock:
+            assert (await lock.acquire()).status is AcquireStatus.ACQUIRED
+
+
 async def test_the_epoch_is_at_least_the_server_time_in_microseconds(
     pair: tuple[RedisServer, RedisServer],
 ) -> None:
