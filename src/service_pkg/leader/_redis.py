@@ -13,6 +13,7 @@ from service_pkg.lock import DEFAULT_KEY_PREFIX
 if TYPE_CHECKING:
     # Only for the annotation: redis-py is optional, and DI does not read annotations.
     from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
 
 __all__ = ("leader_election",)
 
@@ -23,7 +24,7 @@ def _lease_loop_runs(election: LockElection) -> None:
 
 @default_health(_lease_loop_runs, affects_readiness=False)
 def leader_election(
-    redis: Redis,
+    redis: Redis | RedisCluster,
     config: LeaderConfig,
     *,
     key_prefix: str = DEFAULT_KEY_PREFIX,
