@@ -16,6 +16,16 @@ every 10 ms only while ``is_leader()``; stale actions are counted over the whole
 Run: ``.venv/bin/python benchmarks/failover.py [--trials N]`` (20 trials by default; p99 is
 nearest-rank, so over 20 trials it is the slowest one). It starts its own
 ``redis-server`` on a free port and ends it. Last line: one JSON object.
+
+``--sentinel [--trials N]`` measures failovers through Sentinel instead (issue 10): a private
+topology (a master, a replica, three sentinels, ``down-after-milliseconds`` 1000), three
+candidates reaching Redis only through the sentinels, E = 3 s, ``min_replicas`` 0 and 1, N
+trials (default 5) of each fault:
+
+* F1 ``SENTINEL FAILOVER``; F2 SIGKILL of the master, which then comes back as a replica;
+* recovery = t(first TAKEN after the fault) - t(fault);
+* leaderless = t(first TAKEN after the fault) - t(the last action of any candidate before it):
+  how long nobody acted.
 """
 
 from __future__ import annotations
@@ -38,7 +48,9 @@ from tests.integration.leader.harness import (
     stale_actions,
     wait_until,
 )
+from tests.integration.leader.test_sentinel_faults import f1_sentinel_failover, f2_master_killed
 from tests.integration.redis_server import RedisServer
+from tests.integration.sentinel_topology import SentinelTopology
 from tests.integration.step_down.harness import Replica
 
 E = 3.0
@@ -116,11 +128,81 @@ def step_down(port: int, trials: int) -> tuple[list[float], list[float], int]:
     return sorted(takeover), sorted(resign), attempts
 
 
+def sentinel_trial(
+    topo: SentinelTopology, fault: str, min_replicas: int, started: list[Candidate]
+) -> dict[str, float]:
+    """One Sentinel trial at E = 3 s: a fresh trio, the fault, a leader again."""
+    topo.wait_replicas(topo.master_server(), 1)
+    group = [Candidate(topo.url, E, grace=True, min_replicas=min_replicas) for _ in range(3)]
+    started.extend(group)
+    wait_until(lambda: all(c.events("ready") for c in group), 30, "three ready candidates")
+    wait_until(lambda: leader_of(group) is not None, 10 * E, "a first leader")
+    time.sleep(E / 2)
+    fault_at = time.monotonic()
+    (f1_sentinel_failover if fault == "F1" else f2_master_killed)(topo, group)
+
+    def taken_after() -> list[float]:
+        return [r["t"] for c in group for r in c.events("taken") if r["t"] > fault_at]
+
+    wait_until(lambda: bool(taken_after()), 90, "a leader after the failover")
+    taken = min(taken_after())
+    time.sleep(E)
+    acts = [r["t"] for c in group for r in c.events("act") if r["t"] < taken]
+    result = {
+        "recovery_s": taken - fault_at,
+        "leaderless_s": taken - max(acts, default=fault_at),
+        "stale": float(len(stale_actions(group))),
+    }
+    for candidate in group:
+        candidate.close()
+    return result
+
+
+def sentinel_main(trials: int) -> None:
+    """F1/F2 through Sentinel, min_replicas 0 and 1; prints a table and a JSON line."""
+    rows: dict[str, list[dict[str, float]]] = {}
+    started: list[Candidate] = []
+    try:
+        for min_replicas in (0, 1):
+            for fault in ("F1", "F2"):
+                with SentinelTopology() as topo:
+                    key = f"{fault} min_replicas={min_replicas}"
+                    for n in range(trials):
+                        result = sentinel_trial(topo, fault, min_replicas, started)
+                        rows.setdefault(key, []).append(result)
+                        print(f"  {key} trial {n + 1}: {result}", file=sys.stderr)
+    finally:
+        for candidate in started:
+            candidate.close()
+    print(f"Sentinel, E = {E:g} s, {trials} trials each, 3 candidates, down-after 1000 ms")
+    med = statistics.median
+    summary: dict[str, object] = {"benchmark": "failover-sentinel", "E_s": E}
+    for key, results in rows.items():
+        recovery = sorted(r["recovery_s"] for r in results)
+        gap = sorted(r["leaderless_s"] for r in results)
+        stale = int(sum(r["stale"] for r in results))
+        print(
+            f"{key}: recovery (s) min {recovery[0]:.2f} median {med(recovery):.2f} "
+            f"max {recovery[-1]:.2f}; leaderless (s) median {med(gap):.2f} max {gap[-1]:.2f}; "
+            f"stale actions {stale}"
+        )
+        slug = key.replace(" min_replicas=", "_mr")
+        summary[f"{slug}_recovery_median_s"] = round(med(recovery), 2)
+        summary[f"{slug}_leaderless_max_s"] = round(gap[-1], 2)
+        summary[f"{slug}_stale"] = stale
+    print(json.dumps(summary))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--trials", type=int, default=None)
     parser.add_argument("--step-down-trials", type=int, default=5)
+    parser.add_argument("--sentinel", action="store_true", help="F1/F2 through Sentinel")
     args = parser.parse_args()
+    if args.sentinel:
+        sentinel_main(args.trials or 5)
+        return
+    args.trials = args.trials or 20
     rng = random.Random(2026)
     retired: list[Candidate] = []
     with RedisServer() as server:

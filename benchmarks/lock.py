@@ -26,7 +26,10 @@ The last line printed is one JSON object::
     {"benchmark": "lock", "ratio_conc1": ..., "ratio_conc16": ..., "commands_per_cycle": ...}
 
 Run it with ``.venv/bin/python benchmarks/lock.py`` (``--full`` adds concurrency 64 and
-5 s windows; ``--check`` exits 1 when a target is missed). See docs/performance.md.
+5 s windows; ``--check`` exits 1 when a target is missed). ``--sentinel`` measures through a
+private Sentinel topology instead (a master, a replica, three sentinels, no pinning) and adds
+``kit replicas=1`` (``min_replicas=1``: each acquire waits for the replica's ``WAIT`` reply,
+pipelined with the script). See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -52,14 +55,19 @@ from pathlib import Path
 import redis
 import redis.asyncio as aredis
 from redis.asyncio.lock import Lock as RedisPyLock
+from redis.asyncio.sentinel import Sentinel
 
 from service_pkg.leader import LeaderConfig, LockElection
 from service_pkg.lock import AcquireStatus, RedisLock, RedisLockConfig
 
 KIT = "kit"
+KIT_CONFIRMED = "kit replicas=1"
 NEW = "redis-py new"
 REUSED = "redis-py reused"
 TOOLS = (KIT, NEW, REUSED)
+SENTINEL_TOOLS = (KIT, KIT_CONFIRMED, NEW, REUSED)
+ACTIVE: dict[str, tuple[str, ...]] = {"tools": TOOLS}
+"""The tools of this run: ``--sentinel`` adds the kit with ``min_replicas=1``."""
 TTL = 30
 REPEAT = 5
 COUNT_CYCLES = 1_000
@@ -132,9 +140,10 @@ def own_server(prefix: list[str]) -> Iterator[str]:
 @contextlib.asynccontextmanager
 async def cycles(tool: str, client: aredis.Redis, task: int) -> AsyncIterator[Cycle]:
     """One task's acquire + release for ``tool`` (setup outside the timed window)."""
-    name = f"bench:{tool.replace(' ', '-')}:{task}"
-    if tool == KIT:
-        config = RedisLockConfig(ttl=TTL, restart_grace=False, prefix="")
+    name = f"bench:{tool.replace(' ', '-').replace('=', '')}:{task}"
+    if tool in {KIT, KIT_CONFIRMED}:
+        replicas = 1 if tool == KIT_CONFIRMED else 0
+        config = RedisLockConfig(ttl=TTL, restart_grace=False, prefix="", min_replicas=replicas)
         async with RedisLock(client, name, config) as lock:
 
             async def kit_cycle() -> None:
@@ -222,14 +231,14 @@ def wire_delta(before: dict[str, int], after: dict[str, int], names: Sequence[st
 async def count_commands(client: aredis.Redis) -> dict[str, float]:
     """Client commands per successful cycle per tool, and per failed kit attempt."""
     counted: dict[str, float] = {}
-    for tool in TOOLS:
+    for tool in ACTIVE["tools"]:
         async with cycles(tool, client, 10_000) as cycle:
             await cycle()  # connect and load scripts outside the count
             before = await commandstats(client)
             for _ in range(COUNT_CYCLES):
                 await cycle()
             after = await commandstats(client)
-        names = WIRE if tool == KIT else WIRE_REDIS_PY
+        names = (*WIRE, "wait") if tool in {KIT, KIT_CONFIRMED} else WIRE_REDIS_PY
         counted[tool] = wire_delta(before, after, names) / COUNT_CYCLES
     config = RedisLockConfig(ttl=TTL, restart_grace=False, prefix="")
     async with RedisLock(client, "bench:held", config) as holder:
@@ -271,11 +280,13 @@ async def measure(
     client: aredis.Redis, concurrencies: Sequence[int], window: float, repeat: int
 ) -> dict[tuple[str, int], Cell]:
     cells: dict[tuple[str, int], Cell] = {}
-    for tool in TOOLS:  # warm-up: connections, scripts, code paths
+    tools = ACTIVE["tools"]
+    for tool in tools:  # warm-up: connections, scripts, code paths
         await run_window(tool, client, max(concurrencies), 0.3)
     for conc in concurrencies:
         for rep in range(repeat):
-            order = TOOLS[rep % 3 :] + TOOLS[: rep % 3]
+            turn = rep % len(tools)
+            order = tools[turn:] + tools[:turn]
             for tool in order:
                 result = await run_window(tool, client, conc, window)
                 cells.setdefault((tool, conc), Cell()).windows.append(result)
@@ -286,9 +297,9 @@ async def measure(
     return cells
 
 
-def ratio(cells: dict[tuple[str, int], Cell], conc: int) -> float:
+def ratio(cells: dict[tuple[str, int], Cell], conc: int, tool: str = KIT) -> float:
     best_redis_py = max(cells[(NEW, conc)].median(), cells[(REUSED, conc)].median())
-    return cells[(KIT, conc)].median() / best_redis_py
+    return cells[(tool, conc)].median() / best_redis_py
 
 
 def print_report(
@@ -312,7 +323,7 @@ def print_report(
     print(header)
     print("-" * len(header))
     for conc in concurrencies:
-        for tool in TOOLS:
+        for tool in ACTIVE["tools"]:
             cell = cells[(tool, conc)]
             low, high = cell.spread()
             print(
@@ -325,6 +336,11 @@ def print_report(
             f"      kit / best redis-py: {ratio(cells, conc):.3f}x cycles/s, "
             f"{kit_cpu / best_cpu:.3f}x CPU per cycle"
         )
+        if KIT_CONFIRMED in ACTIVE["tools"]:
+            print(
+                f"      kit replicas=1 / best redis-py: "
+                f"{ratio(cells, conc, KIT_CONFIRMED):.3f}x cycles/s"
+            )
     print("\nclient commands per successful cycle (INFO commandstats deltas):")
     for tool, value in counted.items():
         print(f"  {tool:<20} {value:.3f}")
@@ -337,6 +353,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--window", type=float, help="seconds per window (default 2, full 5)")
     parser.add_argument("--repeat", type=int, default=REPEAT, help="repetitions (default 5)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--sentinel",
+        action="store_true",
+        help="measure through Sentinel (a master, a replica, 3 sentinels), also min_replicas=1",
+    )
     return parser.parse_args(argv)
 
 
@@ -377,13 +398,31 @@ async def first_acquisitions(client: aredis.Redis) -> tuple[int, list[float], li
 async def run(url: str, args: argparse.Namespace, layout: str) -> int:
     concurrencies = (1, 16, 64) if args.full else (1, 16)
     window = args.window or (5.0 if args.full else 2.0)
-    client = aredis.Redis.from_url(url, max_connections=256)
+    sentinels: list[aredis.Redis] = []
+    if url.startswith("sentinel:"):
+        addresses = [("127.0.0.1", int(p)) for p in url.removeprefix("sentinel:").split(",")]
+        manager = Sentinel(addresses)  # type: ignore[no-untyped-call]  # redis-py: unannotated
+        sentinels = list(manager.sentinels)
+        client = manager.master_for("ha", max_connections=256)
+    else:
+        client = aredis.Redis.from_url(url, max_connections=256)
     try:
         counted = await count_commands(client)
         cells = await measure(client, concurrencies, window, args.repeat)
+        if sentinels:  # a topology just started: its uptime is below the TTL
+            return sentinel_report(
+                cells,
+                concurrencies=concurrencies,
+                counted=counted,
+                layout=layout,
+                window=window,
+                repeat=args.repeat,
+            )
         uptime, firsts, elections = await first_acquisitions(client)
     finally:
         await client.aclose()
+        for sentinel in sentinels:
+            await sentinel.aclose()
     print_report(
         cells,
         concurrencies=concurrencies,
@@ -427,8 +466,44 @@ async def run(url: str, args: argparse.Namespace, layout: str) -> int:
     return 1 if args.check and not all(ok for _, ok in checks) else 0
 
 
+def sentinel_report(
+    cells: dict[tuple[str, int], Cell],
+    *,
+    concurrencies: Sequence[int],
+    counted: dict[str, float],
+    layout: str,
+    window: float,
+    repeat: int,
+) -> int:
+    """The Sentinel rows: the kit with and without min_replicas against redis-py's Lock."""
+    print_report(
+        cells,
+        concurrencies=concurrencies,
+        counted=counted,
+        layout=layout,
+        window=window,
+        repeat=repeat,
+    )
+    summary: dict[str, object] = {"benchmark": "lock-sentinel"}
+    for conc in concurrencies:
+        summary[f"ratio_conc{conc}"] = round(ratio(cells, conc), 3)
+        summary[f"ratio_replicas1_conc{conc}"] = round(ratio(cells, conc, KIT_CONFIRMED), 3)
+    summary["commands_per_cycle_replicas1"] = counted[KIT_CONFIRMED]
+    print(json.dumps(summary))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.sentinel:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.integration.sentinel_topology import SentinelTopology  # noqa: PLC0415
+
+        ACTIVE["tools"] = SENTINEL_TOOLS
+        with SentinelTopology() as topology:
+            ports = ",".join(str(port) for _, port in topology.sentinel_addresses)
+            layout = "Sentinel: 1 master + 1 replica + 3 sentinels, no pinning"
+            return asyncio.run(run(f"sentinel:{ports}", args, layout))
     if args.url:
         return asyncio.run(run(args.url, args, "Redis at --url, no pinning"))
     prefix, client_cores = _pinning()

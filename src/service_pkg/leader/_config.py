@@ -95,5 +95,6 @@ class LeaderStats:
     renew_failures: int = 0
     acquire_failures: int = 0
     step_downs: dict[str, int] = field(default_factory=dict)
-    """Step-downs by reason: ``not_owner``, ``deadline``, ``stop``, ``resigned``."""
+    """Step-downs by reason: ``not_owner``, ``master_changed``, ``deadline``, ``stop``,
+    ``resigned``."""
     epoch: int = 0

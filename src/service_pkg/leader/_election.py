@@ -39,7 +39,10 @@ class LockElection:
       taken from the *send* time of the last successful call minus a margin and the guard;
       :meth:`is_leader` is false from that deadline on, whatever the store says, and the loop
       emits ``LOST`` at the deadline even while a call hangs. A transient error is retried
-      every E/10 until the deadline; a definite "not owner" steps down at once.
+      every E/10 until the deadline; a definite "not owner", or a store that is not the
+      master the hold was taken on (``MASTER_CHANGED``: a failover, ``READONLY``), steps
+      down at once. A renewal fewer replicas confirmed than the lock's ``min_replicas``
+      (``UNCONFIRMED``) counts as a failed one: the deadline does not move.
     * As follower it sleeps until the holder's lease ends (observed PTTL plus a few ms) or a
       release notification, whichever comes first, but at most one period.
     * :meth:`resign` steps down if leader (``LOST``, reason ``resigned:<reason>``), releases
@@ -310,10 +313,20 @@ class LockElection:
                 )
                 next_renew = self._clock.monotonic() + self._config.expiration / 10
                 continue
-            if result is ExtendResult.NOT_OWNER:
+            if result in {ExtendResult.NOT_OWNER, ExtendResult.MASTER_CHANGED}:
                 self._renewed(RenewOutcome.NOT_OWNER, now)
-                self._step_down("not_owner")
+                self._step_down(str(result))
                 return
+            if result is ExtendResult.UNCONFIRMED:
+                # Too few replicas have it: a failover could lose it, so the deadline stays.
+                self._renewed(RenewOutcome.FAILED, now)
+                self._stats.renew_failures += 1
+                log.warning(
+                    "renew not confirmed by enough replicas, retrying",
+                    extra={"election": self._config.name},
+                )
+                next_renew = self._clock.monotonic() + self._config.expiration / 10
+                continue
             self._renewed(RenewOutcome.EXTENDED, now)
             self._deadline = now + self._config.expiration - self._margin
             self._renewed_at = now
@@ -366,6 +379,8 @@ class LockElection:
         if result.acquired:
             self._take(result.epoch, sent)
             return 0.0
+        if result.status is AcquireStatus.UNCONFIRMED:
+            return self._config.expiration / 10
         if result.status in {AcquireStatus.HELD, AcquireStatus.GRACE} and result.ttl_ms > 0:
             return min(result.ttl_ms / 1000 + self._rng.uniform(0.001, 0.01), self._period)
         return self._period

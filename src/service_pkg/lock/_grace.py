@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 
-__all__ = ("grace_left_ms", "log_grace")
+__all__ = ("grace_left_ms", "log_grace", "log_master_change")
 
 logger = logging.getLogger("service_pkg.lock")
 
@@ -35,6 +35,22 @@ def log_grace(name: str, left_ms: int, uptime: float, ttl: float) -> None:
             "service_pkg_lock": name,
             "service_pkg_reason": "store_uptime_below_lease",
             "service_pkg_store_uptime_s": uptime,
+            "service_pkg_grace_left_ms": left_ms,
+        },
+    )
+
+
+def log_master_change(name: str, left_ms: int, address: str) -> None:
+    """Log at INFO that a master change refused an acquisition (or dropped a hold), for how long."""
+    logger.info(
+        "lock %r: the master changed since the last acquisition (now %s), not acquiring for "
+        "%d ms more: writes on the old master may be lost",
+        name,
+        address,
+        left_ms,
+        extra={
+            "service_pkg_lock": name,
+            "service_pkg_reason": "master_changed",
             "service_pkg_grace_left_ms": left_ms,
         },
     )

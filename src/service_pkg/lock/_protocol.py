@@ -39,7 +39,14 @@ class AcquireStatus(enum.StrEnum):
     GRACE = "grace"
     """Restart grace: the lock is free, but the store has been up for less than one TTL, so
     it may have lost a holder's key; nobody acquires until one TTL after the restart, when
-    a holder that did not notice has passed its own deadline. ``ttl_ms`` is the time left."""
+    a holder that did not notice has passed its own deadline. ``ttl_ms`` is the time left.
+    The same after a master change (a failover): one TTL from when it was first seen."""
+    UNCONFIRMED = "unconfirmed"
+    """Acquired or renewed on the master, but fewer replicas than the lock's ``min_replicas``
+    confirmed it in time: it does not count (a failover could lose it). The key keeps our
+    token, so the next attempt renews it and counts once the replicas confirm.
+
+    .. versionadded:: 0.3.0"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,16 @@ class ExtendResult(enum.StrEnum):
     """Our token still held the lock; its TTL was reset."""
     NOT_OWNER = "not_owner"
     """The lock expired or another token holds it: the hold is lost for good."""
+    UNCONFIRMED = "unconfirmed"
+    """The TTL was reset on the master, but fewer replicas than ``min_replicas`` confirmed it
+    in time: the renewal does not count, and the holder's deadline must not move.
+
+    .. versionadded:: 0.3.0"""
+    MASTER_CHANGED = "master_changed"
+    """The store is not the master the hold was taken on (a failover, a restart, ``READONLY``):
+    what was written on the old one may be lost, so the hold is dropped; step down now.
+
+    .. versionadded:: 0.3.0"""
 
 
 class ReleaseResult(enum.StrEnum):
@@ -85,6 +102,13 @@ class Lock(Protocol):
     token still holds the lock; ``release`` wakes :meth:`wait_released` callers, and a wait
     sees a release that came after this object's last ``acquire`` even when it began later;
     the epoch of a lock name only grows, also across a store that lost its data.
+
+    A backend with replicas may also answer ``AcquireStatus.UNCONFIRMED`` /
+    ``ExtendResult.UNCONFIRMED`` (applied, but not confirmed by enough replicas: it does not
+    count) and ``ExtendResult.MASTER_CHANGED`` (the hold is gone with the old master);
+    callers treat the first as a failed attempt and the second as a loss.
+
+    .. versionchanged:: 0.3.0 ``UNCONFIRMED`` and ``MASTER_CHANGED``.
     """
 
     @property

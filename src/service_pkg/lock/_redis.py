@@ -6,31 +6,40 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 from service_pkg._tasks import cancel_and_wait
 from service_pkg.events import EventBus, StoreReconnected, current_events
 from service_pkg.exceptions import ClosedResourceError, ConfigError, MissingDependencyError
 from service_pkg.health import default_health
-from service_pkg.lock._grace import log_grace
+from service_pkg.lock._config import RedisLockConfig, companion
+from service_pkg.lock._grace import log_grace, log_master_change
 from service_pkg.lock._protocol import (
-    DEFAULT_KEY_PREFIX,
     AcquireResult,
     AcquireStatus,
     ExtendResult,
     ReleaseResult,
     ttl_ms,
 )
-from service_pkg.lock._scripts import ACQUIRE_LUA, EXTEND_LUA, GRACE, RELEASE_LUA, RENEWED
+from service_pkg.lock._scripts import (
+    ACQUIRE,
+    EXTEND,
+    GRACE,
+    MASTER_CHANGED,
+    MOVED_UPTIME,
+    RELEASE,
+    RENEWED,
+    Script,
+)
 
 try:
     from redis.asyncio import Redis
-    from redis.commands.core import AsyncScript
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import NoScriptError, RedisError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from redis.asyncio.cluster import RedisCluster
+    from redis.exceptions import ReadOnlyError, RedisError
+
+    from service_pkg.lock._link import LINK_ERRORS, ClusterLink, Command, Link
 except ImportError as exc:  # pragma: no cover - the import test hides redis-py
     raise MissingDependencyError("service_pkg.lock.RedisLock", "redis") from exc
 
@@ -38,49 +47,13 @@ __all__ = ("RedisLock", "RedisLockConfig", "redis_lock")
 
 logger = logging.getLogger("service_pkg.lock")
 
-T = TypeVar("T")
-
 _CLEANUP_TIMEOUT = 2.0
 """Upper bound (seconds) of a release done on our own (after a cancelled acquire, at close)."""
 _RESUBSCRIBE_MIN, _RESUBSCRIBE_MAX = 0.05, 2.0
 """Back-off (seconds) between attempts to reopen a lost release subscription."""
-_LINK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
-"""Errors that mean the connection (not the command) failed."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RedisLockConfig:
-    """Configuration of a :class:`RedisLock`.
-
-    Raises:
-        ConfigError: ``ttl`` is not a whole number of milliseconds ≥ 1 ms, ``prefix`` is not a
-            str, or ``restart_grace`` is not a bool.
-
-    .. versionadded:: 0.1.0
-    """
-
-    ttl: float = 30.0
-    """Lease length in seconds, whole milliseconds, at least 0.001 (Go ``DefaultLeaderExpiration``
-    is 30 s). The key expires this long after the last acquire or extend."""
-    prefix: str = DEFAULT_KEY_PREFIX
-    """Key prefix; the key is ``prefix + name``. Use :data:`~service_pkg.lock.GO_KEY_PREFIX` to
-    share locks with Go ``locker`` instances."""
-    restart_grace: bool = True
-    """Refuse a free lock while Redis has been up for less than one TTL (``INFO server``
-    ``uptime_in_seconds``): a Redis that restarted without the key may still have a holder
-    that believes it leads, and that holder's lease ends one TTL after the restart at the
-    latest. A new name on a Redis that has been up longer is acquired at once. See
-    ``docs/lock.md`` (restart grace)."""
-
-    def __post_init__(self) -> None:
-        """Validate the fields."""
-        ttl_ms("ttl", self.ttl)
-        prefix: object = self.prefix
-        if not isinstance(prefix, str):
-            raise ConfigError("prefix", prefix, "must be a str")
-        grace: object = self.restart_grace
-        if not isinstance(grace, bool):
-            raise ConfigError("restart_grace", grace, "must be a bool")
+_LINK_ERRORS = LINK_ERRORS
+_POLL = 0.05
+"""Seconds between ``EXISTS`` polls of a follower waiting on a cluster."""
 
 
 class _Attempt:
@@ -97,35 +70,41 @@ class RedisLock:
 
     Same rules as :class:`~service_pkg.testing.InMemoryLock`:
 
-    * :meth:`acquire` takes a free key (``SET token PX ttl`` + ``INCR <key>:epoch``), renews a
-      key that already holds our token (no self-lockout, Go bug #3), and otherwise reports
-      ``HELD`` with the remaining milliseconds, or ``GRACE`` while a Redis up for less than
-      one TTL may have lost the key (``restart_grace``; logged at INFO with the time left);
+    * :meth:`acquire` takes a free key (``SET token PX ttl``, epoch = ``max(last + 1, TIME
+      in µs)`` in ``{<key>}:epoch``), renews a key that already holds our token (no
+      self-lockout, Go bug #3), and otherwise reports ``HELD`` with the remaining
+      milliseconds, or ``GRACE`` while the store may have lost the key (``restart_grace``: a
+      Redis up for less than one TTL, or a master other than the one of the last acquisition;
+      logged at INFO with the time left);
     * :meth:`extend` resets the TTL and :meth:`release` deletes the key only while our token
       holds it; a release publishes on ``<key>:released``, which :meth:`wait_released` awaits;
-    * the epoch (``<key>:epoch``) only grows: when it is missing it restarts from Redis
-      ``TIME`` in microseconds.
+      :meth:`extend` answers ``MASTER_CHANGED`` on a server other than the hold's master;
+    * with ``min_replicas=N``, ``WAIT N`` follows the acquire and extend scripts in the same
+      write; fewer confirmations answer ``UNCONFIRMED`` (the call does not count).
 
-    Each call is one ``EVALSHA`` through redis-py's script objects; ``NOSCRIPT`` loads the
-    script and sends it again. Only redis-py's public API is used.
+    Each call is one ``EVALSHA`` (plus ``WAIT``) in one write; ``NOSCRIPT`` loads the script
+    and sends it again. The client may be a standalone or Sentinel ``Redis`` or a
+    ``RedisCluster`` (companion keys share the lock key's hash slot; see ``docs/lock.md``).
+    Only redis-py's public API is used.
 
     Lifecycle contract: ``async with RedisLock(...) as lock`` (or no ``with`` at all: nothing
     is sent until the first call). The lock runs its calls on a dedicated single-connection
     client (``client.client()``): one connection of the client's pool, taken at the first call
     and kept, so a cancelled call never desynchronises other users of the client. The first
     :meth:`wait_released` opens one release subscription (a second connection) that lives,
-    reconnecting after errors, until :meth:`aclose`. ``aclose()`` (idempotent; ``__aexit__``
-    calls it) ends the subscription, releases the lock if our token holds it (bounded, never
-    raises for store errors: the key expires by itself), and returns the connection. The
-    client itself is never closed here. Calls after ``aclose()`` raise
+    reconnecting after errors, until :meth:`aclose` (on a cluster it polls instead). ``aclose()``
+    (idempotent; ``__aexit__`` calls it) ends the subscription, releases the lock if our token
+    holds it (bounded, never raises for store errors: the key expires by itself), and returns
+    the connection. The client itself is never closed here. Calls after ``aclose()`` raise
     :class:`~service_pkg.exceptions.ClosedResourceError`.
 
-    Errors: connection errors and timeouts are retried as the client's ``retry`` setting says
-    (redis-py's own ``execute_command`` path); repeating a script is safe because each is
-    idempotent for one token (a retried release whose first attempt was applied reports
-    ``NOT_OWNER``). What is left raises ``redis.exceptions.RedisError``. When a call (or the
-    subscription) succeeds again after such an error, :class:`~service_pkg.events.StoreReconnected`
-    is emitted on ``events``.
+    Errors: a connection error or a timeout on the kept connection drops it; the call is sent
+    again at once after the connection's ``connect()`` (on a Sentinel pool that asks the
+    sentinels where the master is now), then retried as the client's ``retry`` setting says.
+    Repeating a script is safe because each is idempotent for one token (a retried release
+    whose first attempt was applied reports ``NOT_OWNER``). What is left raises
+    ``redis.exceptions.RedisError``. When a call (or the subscription) succeeds again after
+    such an error, :class:`~service_pkg.events.StoreReconnected` is emitted on ``events``.
 
     Cancellation: a cancelled :meth:`acquire` on a lock that did not hold the key deletes the
     key if our token got it (shielded, bounded), so it leaves no orphan; a cancelled
@@ -133,11 +112,14 @@ class RedisLock:
     call can be repeated.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0 Sentinel re-discovery on every reconnect, ``min_replicas``,
+       master-change grace and ``MASTER_CHANGED``, epochs from ``max(last + 1, TIME)``,
+       Redis Cluster.
     """
 
     def __init__(
         self,
-        client: Redis,
+        client: Redis | RedisCluster,
         name: str,
         config: RedisLockConfig | None = None,
         *,
@@ -146,8 +128,9 @@ class RedisLock:
         """Describe the lock; nothing is sent to Redis until the first call.
 
         Args:
-            client: The ``redis.asyncio.Redis`` whose pool the lock's connections come from;
-                never closed.
+            client: The ``redis.asyncio.Redis`` whose pool the lock's connections come from
+                (standalone or Sentinel ``master_for``), or a
+                ``redis.asyncio.cluster.RedisCluster``; never closed.
             name: The lock's name; the key is ``config.prefix + name``.
             config: TTL, key prefix and restart grace; ``RedisLockConfig()`` when ``None``.
             events: Where :class:`~service_pkg.events.StoreReconnected` goes; the bus of the
@@ -160,29 +143,34 @@ class RedisLock:
         if not isinstance(given, str) or not given:
             raise ConfigError("name", given, "must be a non-empty str")
         self._client = client
-        self._redis: Redis = client.client()
         self._config = config if config is not None else RedisLockConfig()
         self._events = events if events is not None else current_events()
         self._name = name
         self._key = self._config.prefix + name
+        self._link: Link | ClusterLink = (
+            ClusterLink(client, self._key) if isinstance(client, RedisCluster) else Link(client)
+        )
         self._channel = self._key + ":released"
         self._token = secrets.token_hex(16)
         self._ttl_ms = ttl_ms("ttl", self._config.ttl)
-        self._acquire_script = client.register_script(ACQUIRE_LUA)
-        self._extend_script = client.register_script(EXTEND_LUA)
-        self._release_script = client.register_script(RELEASE_LUA)
         grace = "1" if self._config.restart_grace else "0"
-        self._acquire_keys = (self._key, self._key + ":epoch")
-        self._acquire_args = (self._token, self._ttl_ms, grace)
-        self._extend_args = (self._token, self._ttl_ms)
-        self._release_args = (self._token, self._channel)
-        self._packed: dict[str, Any] = {}
+        epoch, node, held_off = (companion(self._key, s) for s in ("epoch", "node", "grace"))
+        self._acquire = _evalsha(
+            ACQUIRE, (self._key, epoch, node, held_off), (self._token, self._ttl_ms, grace)
+        )
+        self._extend = _evalsha(
+            EXTEND, (self._key, node, held_off), (self._token, self._ttl_ms, grace)
+        )
+        self._release = _evalsha(RELEASE, (self._key,), (self._token, self._channel))
+        replicas = self._config.min_replicas
+        self._wait: Command | None = (
+            ("WAIT", replicas, self._config.replica_timeout_ms) if replicas > 0 else None
+        )
         self._mutex = asyncio.Lock()
         self._holding = False
         self._closed = False
         self._cleanup_pending = False
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._link_error: BaseException | None = None
         # The release subscription: a reader task counts notifications and (re)subscriptions;
         # an acquire notes both counters when it is sent, so a wait that follows knows whether
         # a release came (or may have been missed) since.
@@ -230,41 +218,75 @@ class RedisLock:
         return self._holding
 
     async def acquire(self) -> AcquireResult:
-        """See :meth:`service_pkg.lock.Lock.acquire`."""
+        """See :meth:`service_pkg.lock.Lock.acquire`; ``UNCONFIRMED`` with ``min_replicas``."""
         attempt = _Attempt()
         try:
-            reply = await self._call(
-                self._acquire_script, self._acquire_keys, self._acquire_args, attempt
-            )
+            reply, confirmed = await self._call(self._acquire, attempt)
+            self._link.take_demoted()  # only a holder's renewal acts on a demotion
         except asyncio.CancelledError:
             if attempt.sent and not self._holding:
                 await self._clean_up_after_cancel()
             raise
         if isinstance(reply, int):  # the hot path: acquired, the reply is the new epoch
             self._holding = True
+            if not confirmed:
+                return self._unconfirmed()
             return AcquireResult(AcquireStatus.ACQUIRED, epoch=reply)
         status, value = int(reply[0]), int(reply[1])
         if status == RENEWED:
             self._holding = True
+            if not confirmed:
+                return self._unconfirmed()
             return AcquireResult(AcquireStatus.RENEWED, epoch=value)
         self._holding = False
         ttl = max(1, value) if value >= 0 else -1
         if status == GRACE:
-            log_grace(self._name, ttl, int(reply[2]), self.ttl)
+            uptime = int(reply[2])
+            if uptime == MOVED_UPTIME:
+                log_master_change(self._name, ttl, self._link.address)
+            else:
+                log_grace(self._name, ttl, uptime, self.ttl)
             return AcquireResult(AcquireStatus.GRACE, ttl_ms=ttl)
         return AcquireResult(AcquireStatus.HELD, ttl_ms=ttl)
 
     async def extend(self) -> ExtendResult:
-        """See :meth:`service_pkg.lock.Lock.extend`."""
-        extended = await self._call(self._extend_script, (self._key,), self._extend_args)
-        self._holding = extended == 1
-        return ExtendResult.EXTENDED if self._holding else ExtendResult.NOT_OWNER
+        """See :meth:`service_pkg.lock.Lock.extend`.
+
+        ``MASTER_CHANGED`` when the server is not the master the hold was taken on (its
+        ``run_id`` differs, it answered ``READONLY``, or Sentinel moved the master while the
+        call was retried): the key is dropped there and the holder must step down.
+        ``UNCONFIRMED`` when fewer than ``min_replicas`` replicas confirmed the renewal.
+        """
+        try:
+            reply, confirmed = await self._call(self._extend)
+        except ReadOnlyError:  # a plain connection to a server that became a replica
+            self._holding = False
+            return ExtendResult.MASTER_CHANGED
+        demoted = self._link.take_demoted()
+        if reply == MASTER_CHANGED or (reply == 1 and demoted and not self._config.restart_grace):
+            self._holding = reply != MASTER_CHANGED
+            if self._holding:  # no run_id check: drop the hold on the new master ourselves
+                await self._release_on_our_own("release after a master change")
+            return ExtendResult.MASTER_CHANGED
+        self._holding = reply == 1
+        if not self._holding:
+            return ExtendResult.NOT_OWNER
+        return ExtendResult.EXTENDED if confirmed else ExtendResult.UNCONFIRMED
 
     async def release(self) -> ReleaseResult:
         """See :meth:`service_pkg.lock.Lock.release`."""
-        released = await self._call(self._release_script, (self._key,), self._release_args)
+        released, _ = await self._call(self._release, wait=False)
         self._holding = False
         return ReleaseResult.RELEASED if released == 1 else ReleaseResult.NOT_OWNER
+
+    def _unconfirmed(self) -> AcquireResult:
+        logger.info(
+            "lock %r: fewer than %d replicas confirmed the acquisition; it does not count",
+            self._name,
+            self._config.min_replicas,
+            extra={"service_pkg_lock": self._name, "service_pkg_reason": "replicas_unconfirmed"},
+        )
+        return AcquireResult(AcquireStatus.UNCONFIRMED)
 
     async def wait_released(self, within: float) -> bool:
         """See :meth:`service_pkg.lock.Lock.wait_released`.
@@ -280,6 +302,8 @@ class RedisLock:
         self._check_open()
         if within <= 0:
             return False
+        if isinstance(self._link, ClusterLink):
+            return await self._poll_released(within)
         if self._listener is None:
             self._listener = asyncio.get_running_loop().create_task(
                 self._listen(), name=f"service_pkg:lock:{self._name}:released"
@@ -295,15 +319,35 @@ class RedisLock:
                         # Subscribed after the last attempt was sent: a release in between
                         # was not heard. Ask Redis once whether the key is free.
                         self._seen_subscriptions = self._subscriptions
-                        with contextlib.suppress(*_LINK_ERRORS):
+                        with contextlib.suppress(*_LINK_ERRORS, RedisError):
                             async with self._mutex:  # the connection serves one call at a time
-                                exists = await self._observe(self._redis.exists(self._key))
+                                (exists,) = await self._run((("EXISTS", self._key),), None)
                             if not exists:
                                 return True
                         continue
                     await self._wakeup.wait()
         except TimeoutError:
             return False
+
+    async def _poll_released(self, within: float) -> bool:
+        """On a cluster: ``EXISTS`` every 50 ms (at most) until the key is free or time is up.
+
+        A subscription would need redis-py's cluster pub/sub, which differs across the
+        supported versions; polling the one key is simple and bounded (≤ 20 commands/s per
+        waiting follower, handover within 50 ms).
+        """
+        loop = asyncio.get_running_loop()
+        end = loop.time() + within
+        while True:
+            with contextlib.suppress(*_LINK_ERRORS, RedisError):
+                async with self._mutex:
+                    (exists,) = await self._run((("EXISTS", self._key),), None)
+                if not exists:
+                    return True
+            left = end - loop.time()
+            if left <= 0:
+                return False
+            await asyncio.sleep(min(_POLL, left))
 
     async def ping(self) -> None:
         """Health probe: one ``PING`` on the lock's connection.
@@ -314,7 +358,7 @@ class RedisLock:
         """
         self._check_open()
         async with self._mutex:  # the connection serves one call at a time
-            await self._observe(self._redis.ping())
+            await self._run((("PING",),), None)
 
     async def aclose(self) -> None:
         """Stop: end the subscription, release a hold we believe in, return the connection.
@@ -333,7 +377,7 @@ class RedisLock:
             if self._holding:
                 await self._release_on_our_own("release at close")
         finally:
-            await self._redis.aclose()
+            await self._link.aclose()
 
     async def __aenter__(self) -> Self:
         """Return the lock (it connects at its first call)."""
@@ -351,12 +395,9 @@ class RedisLock:
             raise ClosedResourceError(f"{self!r} was closed; create a new RedisLock")
 
     async def _call(
-        self,
-        script: AsyncScript,
-        keys: Sequence[str],
-        args: Sequence[str | int],
-        attempt: _Attempt | None = None,
-    ) -> Any:
+        self, call: _Call, attempt: _Attempt | None = None, *, wait: bool = True
+    ) -> tuple[Any, bool]:
+        """Run one script (and ``WAIT`` after it): (the script's reply, whether it counts)."""
         self._check_open()
         async with self._mutex:
             if attempt is not None:
@@ -368,59 +409,23 @@ class RedisLock:
                     self._seen_subscriptions = self._subscriptions
             if self._cleanup_pending:  # an earlier cancelled acquire may have left our key
                 self._cleanup_pending = False
-                await self._script(self._release_script, (self._key,), self._release_args)
-            return await self._script(script, keys, args)
+                await self._run((self._release.command,), self._release.script)
+            if not wait or self._wait is None:
+                (reply,) = await self._run((call.command,), call.script)
+                return reply, True
+            reply, acked = await self._run((call.command, self._wait), call.script)
+            confirmed = isinstance(acked, int) and acked >= self._config.min_replicas
+            if not confirmed:
+                await self._link.drop()  # the next call asks Sentinel where the master is now
+            return reply, confirmed
 
-    async def _script(
-        self, script: AsyncScript, keys: Sequence[str], args: Sequence[str | int]
-    ) -> Any:
-        """Run one script (the caller holds the mutex).
-
-        Fast path: on the kept connection, once it is connected, the ``EVALSHA`` packed once
-        by redis-py's ``pack_command`` goes out with ``send_packed_command`` and its reply comes
-        back with ``read_response``, both public ``Connection`` methods that drop the
-        connection when an error or a cancellation cuts them. Any link error, and the first
-        call, take redis-py's own path instead (the script object through ``execute_command``:
-        connect, ``NOSCRIPT`` → ``SCRIPT LOAD``, the client's retry policy).
-        """
-        conn = self._redis.connection
-        if conn is not None and conn.is_connected:
-            packed = self._packed.get(script.sha)
-            if packed is None:
-                packed = self._packed[script.sha] = conn.pack_command(
-                    "EVALSHA", script.sha, len(keys), *keys, *args
-                )
-            try:
-                try:
-                    await conn.send_packed_command(packed)
-                    reply = await conn.read_response()
-                except NoScriptError:  # a restarted or SCRIPT FLUSH-ed server
-                    await self._redis.script_load(script.script)
-                    await conn.send_packed_command(packed)
-                    reply = await conn.read_response()
-            except _LINK_ERRORS as exc:
-                self._link_error = exc  # redis-py dropped the connection; its path reconnects
-            else:
-                if self._link_error is not None:
-                    self._report_link_back()
-                return reply
-        return await self._observe(script(keys=keys, args=args, client=self._redis))
-
-    async def _observe(self, call: Awaitable[T]) -> T:
-        """Await a call on the lock's connection; report a reconnect after a link error."""
-        try:
-            result = await call
-        except _LINK_ERRORS as exc:
-            self._link_error = exc
-            raise
-        if self._link_error is not None:
-            self._report_link_back()
-        return result
-
-    def _report_link_back(self) -> None:
-        error, self._link_error = self._link_error, None
+    async def _run(self, commands: tuple[Command, ...], script: str | None) -> list[Any]:
+        """Send commands on the lock's connection (the caller holds the mutex)."""
+        replies = await self._link.run(commands, len(commands), script)
+        error, self._link.error = self._link.error, None
         if error is not None:
             self._reconnected(error, "connection")
+        return replies
 
     def _reconnected(self, error: BaseException | str, what: str) -> None:
         logger.info(
@@ -434,12 +439,8 @@ class RedisLock:
             )
 
     def _address(self) -> str:
-        """``host:port/db`` (or the socket path) of the pool: never a password."""
-        kwargs = self._client.connection_pool.connection_kwargs
-        where = (
-            kwargs.get("path") or f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
-        )
-        return f"{where}/{kwargs.get('db', 0)}"
+        """``host:port/db`` of the server last dialled (or the socket path): never a password."""
+        return self._link.address
 
     async def _listen(self) -> None:
         """Own task: keep one subscription to ``<key>:released``, reopening it after errors."""
@@ -508,7 +509,7 @@ class RedisLock:
                 if pending and not self._cleanup_pending:
                     return  # a call that took the connection first did it already
                 self._cleanup_pending = False
-                await self._script(self._release_script, (self._key,), self._release_args)
+                await self._run((self._release.command,), self._release.script)
                 self._holding = False
         except (RedisError, OSError, TimeoutError) as exc:
             logger.warning(
@@ -516,6 +517,18 @@ class RedisLock:
                 what,
                 extra={"service_pkg_lock_key": self._key, "service_pkg_error": str(exc)},
             )
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One script call, packed once: its ``EVALSHA`` arguments and the source for ``NOSCRIPT``."""
+
+    command: Command
+    script: str
+
+
+def _evalsha(script: Script, keys: tuple[str, ...], args: tuple[str | int, ...]) -> _Call:
+    return _Call(("EVALSHA", script.sha, len(keys), *keys, *args), script.source)
 
 
 async def _close_quietly(closing: Awaitable[object]) -> None:
@@ -529,7 +542,9 @@ def _ping(lock: RedisLock) -> Awaitable[None]:
 
 
 @default_health(_ping, affects_readiness=False)
-def redis_lock(client: Redis, name: str, config: RedisLockConfig | None = None) -> RedisLock:
+def redis_lock(
+    client: Redis | RedisCluster, name: str, config: RedisLockConfig | None = None
+) -> RedisLock:
     """Component factory: ``Component(redis_lock, redis, "reports", RedisLockConfig(ttl=10))``.
 
     Returns the unstarted :class:`RedisLock`; the component enters it at start and calls

@@ -89,7 +89,13 @@ def _build_sentinel(config: RedisConfig, target: _Sentinel) -> _Built:
         list(target.sentinels), sentinel_kwargs=sentinel_kwargs, **master_kwargs
     )
     client = manager.master_for(target.master_name)
-    return _Built(client, (client.aclose, manager.aclose))
+
+    async def close_sentinels() -> None:
+        # Each sentinel is a Redis client; Sentinel.aclose() only exists from redis-py 5.1.
+        for sentinel in manager.sentinels:
+            await sentinel.aclose()
+
+    return _Built(client, (client.aclose, close_sentinels))
 
 
 def describe(client: Redis) -> str:

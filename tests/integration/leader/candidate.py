@@ -1,7 +1,10 @@
 """One election candidate process for the fault tests (``test_faults.py``).
 
-``python candidate.py PORT EXPIRATION GRACE STALL`` runs an Application with a Redis client, a
-Redis leader election named ``faults`` and a leader-gated actor. The actor acts every 10 ms,
+``python candidate.py PORT EXPIRATION GRACE STALL [MIN_REPLICAS]`` runs an Application with a
+Redis client, a Redis leader election named ``faults`` and a leader-gated actor. PORT may also
+be a whole Redis URL (a Sentinel URL for the failover tests) or ``cluster:PORT`` (a Redis
+Cluster reached through that startup node); MIN_REPLICAS (default 0) is the
+lock's ``min_replicas``. The actor acts every 10 ms,
 but only while ``election.is_leader()``. Every event goes to stdout as one JSON line with
 ``t = time.monotonic()`` (system-wide on Linux, so comparable across processes):
 ``ready``, ``taken`` (epoch), ``lost``, ``act`` (epoch), ``stopped`` (the gated actor),
@@ -18,6 +21,7 @@ import time
 from collections.abc import AsyncIterator
 
 from dependency_injector import containers, providers
+from redis.asyncio.cluster import RedisCluster
 
 from service_pkg import Application, Component
 from service_pkg.leader import LeaderConfig, LeaderEvent, LockElection, leader_election
@@ -53,17 +57,37 @@ async def reporter(election: LockElection) -> AsyncIterator[None]:
     await asyncio.wait({task})
 
 
-def main(port: int, expiration: float, grace: bool, stall: float) -> int:
+async def cluster_client(port: int, socket_timeout: float) -> AsyncIterator[RedisCluster]:
+    """A ``RedisCluster`` from one startup node, closed at stop."""
+    client = RedisCluster(
+        host="127.0.0.1",
+        port=port,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=socket_timeout,
+    )
+    _ = await client.initialize()
+    yield client
+    await client.aclose()
+
+
+def main(where: str, expiration: float, grace: bool, stall: float, min_replicas: int = 0) -> int:
+    # Short timeouts: a call to a dead master must fail fast enough to ask the sentinels again.
+    timeout = min(1.0, expiration / 2)
+    if where.startswith("cluster:"):
+        client = Component(cluster_client, int(where.removeprefix("cluster:")), timeout)
+    else:
+        url = where if "://" in where else f"redis://127.0.0.1:{where}/0"
+        config = RedisConfig(url=url, connect_timeout=timeout, socket_timeout=timeout)
+        client = Component(redis_client, providers.Object(config))
+
     class Candidate(containers.DeclarativeContainer):
-        redis = Component(
-            redis_client,
-            providers.Object(RedisConfig(url=f"redis://127.0.0.1:{port}/0")),
-        )
+        redis = client
         election = Component(
             leader_election,
             redis,
             LeaderConfig(name="faults", expiration=expiration),
             restart_grace=grace,
+            min_replicas=min_replicas,
         )
         report = Component(reporter, election)
         act = Component(actor, election, leader=election)
@@ -86,5 +110,11 @@ def main(port: int, expiration: float, grace: bool, stall: float) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(
-        main(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "1", float(sys.argv[4])),
+        main(
+            sys.argv[1],
+            float(sys.argv[2]),
+            sys.argv[3] == "1",
+            float(sys.argv[4]),
+            int(sys.argv[5]) if len(sys.argv) > 5 else 0,
+        ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -24,7 +25,9 @@ class JsonLinesProcess:
     """A child process that prints one JSON object per line; a thread collects them."""
 
     def __init__(self, argv: list[str]) -> None:
-        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+        # A PYTHONPATH the test run was given stays after ours (e.g. another redis-py).
+        paths = [str(ROOT / "src"), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
         self.proc = subprocess.Popen(
             argv,
             stdout=subprocess.PIPE,
@@ -57,7 +60,15 @@ class JsonLinesProcess:
 class Candidate(JsonLinesProcess):
     """One candidate process of the fault tests."""
 
-    def __init__(self, port: int, expiration: float, *, grace: bool, stall: float = 0.0) -> None:
+    def __init__(
+        self,
+        port: int | str,
+        expiration: float,
+        *,
+        grace: bool,
+        stall: float = 0.0,
+        min_replicas: int = 0,
+    ) -> None:
         super().__init__(
             [
                 sys.executable,
@@ -66,6 +77,7 @@ class Candidate(JsonLinesProcess):
                 str(expiration),
                 "1" if grace else "0",
                 str(stall),
+                str(min_replicas),
             ]
         )
 
@@ -136,6 +148,17 @@ def stale_actions(candidates: Iterable[Candidate]) -> list[Stale]:
                 stale.append(Stale(r["pid"], r["epoch"], r["t"], epoch, t))
                 break
     return stale
+
+
+def terms(candidates: Iterable[Candidate]) -> list[tuple[float, int, int]]:
+    """Every ``taken`` as ``(t, epoch, pid)``, in time order."""
+    return sorted((r["t"], r["epoch"], r["pid"]) for c in candidates for r in c.events("taken"))
+
+
+def epochs_strictly_increase(candidates: Iterable[Candidate]) -> bool:
+    """Whether each term (``taken``) has a larger epoch than every term taken before it."""
+    epochs = [epoch for _, epoch, _ in terms(candidates)]
+    return all(a < b for a, b in itertools.pairwise(epochs))
 
 
 def transitions(candidates: Iterable[Candidate], since: float) -> int:

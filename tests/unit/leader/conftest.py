@@ -8,7 +8,7 @@ import pytest
 
 from service_pkg.events import Event, EventBus
 from service_pkg.leader import LeaderConfig, LeaderEvent, LockElection
-from service_pkg.lock import AcquireResult, ExtendResult, ReleaseResult
+from service_pkg.lock import AcquireResult, AcquireStatus, ExtendResult, ReleaseResult
 from service_pkg.testing import InMemoryLock, LockStore, ManualClock
 
 E = 3.0
@@ -24,6 +24,10 @@ class FaultyLock:
         self.hang_extend = False
         self.hang_acquire = False
         self.hang_after_acquire = False
+        self.forced_extend: ExtendResult | None = None
+        """Answer every extend with this (the store's TTL is still reset, as on Redis)."""
+        self.unconfirmed = False
+        """Answer an acquisition with UNCONFIRMED (too few replicas), as RedisLock does."""
         self.calls: list[str] = []
 
     @property
@@ -45,6 +49,8 @@ class FaultyLock:
         if self.hang_acquire:
             await asyncio.Event().wait()
         result = await self.inner.acquire()
+        if self.unconfirmed and result.acquired:
+            return AcquireResult(AcquireStatus.UNCONFIRMED)
         if self.hang_after_acquire:  # applied by the store, but the reply never comes back
             await asyncio.Event().wait()
         return result
@@ -56,7 +62,11 @@ class FaultyLock:
         if self.fail_extend or self.unreachable:
             self.fail_extend = max(0, self.fail_extend - 1)
             raise ConnectionError("store unreachable")
-        return await self.inner.extend()
+        if self.forced_extend is ExtendResult.MASTER_CHANGED:
+            await self.inner.release()  # RedisLock's script drops the key on a master change
+            return ExtendResult.MASTER_CHANGED
+        result = await self.inner.extend()
+        return self.forced_extend if self.forced_extend is not None else result
 
     async def release(self) -> ReleaseResult:
         self.calls.append("release")

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import redis.asyncio as aredis
+from redis.crc import key_slot
 
 from service_pkg.exceptions import ConfigError, MissingDependencyError
 from service_pkg.health import factory_health
@@ -19,6 +20,7 @@ from service_pkg.lock import (
     RedisLockConfig,
     redis_lock,
 )
+from service_pkg.lock._config import companion
 from service_pkg.lock._scripts import ACQUIRE, EXTEND, RELEASE
 
 
@@ -44,6 +46,54 @@ class TestConfig:
         """A config cannot be changed after construction."""
         with pytest.raises(dataclasses.FrozenInstanceError):
             RedisLockConfig().ttl = 1  # type: ignore[misc]
+
+
+class TestReplicaConfig:
+    def test_no_replica_confirmation_by_default(self) -> None:
+        """min_replicas 0 (no WAIT); the WAIT timeout defaults to a tenth of the TTL."""
+        config = RedisLockConfig(ttl=3)
+        assert (config.min_replicas, config.replica_timeout_ms) == (0, 300)
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("min_replicas", -1),
+            ("min_replicas", True),
+            ("min_replicas", 1.0),
+            ("replica_timeout", 0),
+            ("replica_timeout", 0.0005),
+            ("replica_timeout", 30.0),
+        ],
+    )
+    def test_bad_replica_settings_raise_config_error_naming_the_field(
+        self, field: str, value: object
+    ) -> None:
+        """min_replicas must be an int >= 0, replica_timeout whole ms below the TTL."""
+        with pytest.raises(ConfigError) as caught:
+            RedisLockConfig(**{field: value})  # type: ignore[arg-type]
+        assert caught.value.field == field
+
+
+class TestHashSlots:
+    @pytest.mark.parametrize(
+        "key",
+        [
+            DEFAULT_KEY_PREFIX + "reports",
+            GO_KEY_PREFIX + "watchdog_cron",
+            "app:{tenant-1}:lock",
+            "odd{",
+        ],
+    )
+    def test_every_key_of_a_lock_is_in_the_lock_keys_slot(self, key: str) -> None:
+        """Redis Cluster: epoch, node and grace keys hash like the lock key itself."""
+        for suffix in ("epoch", "node", "grace"):
+            assert key_slot(companion(key, suffix).encode()) == key_slot(key.encode())
+
+    def test_the_lock_key_itself_is_not_changed(self) -> None:
+        """The Go prefix still names the Go key: only the companion keys get a hash tag."""
+        lock = RedisLock(aredis.Redis(), "watchdog_cron", RedisLockConfig(prefix=GO_KEY_PREFIX))
+        assert lock.key == GO_KEY_PREFIX + "watchdog_cron"
+        assert companion(lock.key, "epoch") == "{" + lock.key + "}:epoch"
 
 
 class TestConstruction:
