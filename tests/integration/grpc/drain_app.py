@@ -1,9 +1,9 @@
 """A service with real servers, run as a child process by the SIGTERM drain test.
 
 ``python drain_app.py DRAIN_DELAY GRACEFUL_TIMEOUT [KIND ...]`` where each KIND names a server
-to host (``grpc``, ``http``; default ``grpc``). Every server is registered in ``SERVERS``: a function that adds
-its component to the container and returns how to read its port, so a second server (the
-HTTP one) is one more entry. The child prints, one per line, flushed:
+to host (``grpc``, ``http``; default ``grpc``). Every server is registered in ``SERVERS``: a
+function that adds its component to the container and returns how to read its port. The
+child prints, one per line, flushed:
 
 * ``READY <kind>=<port> ...`` once the application runs;
 * ``EVENT <seconds since readiness went false> <what>`` for readiness changes (the signal
