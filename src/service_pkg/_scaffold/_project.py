@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import re
+import string
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import tomli_w
 
 __all__ = ("KitSettings", "project_files")
 
 FILES = Path(__file__).parent / "files"
 # Template file in files/ → path in the new project.
 _OUTPUTS = {
-    "pyproject.toml.tmpl": "pyproject.toml",
     "Makefile.tmpl": "Makefile",
     "Dockerfile.tmpl": "Dockerfile",
     "docker-compose.yml.tmpl": "docker-compose.yml",
@@ -25,9 +26,6 @@ _OUTPUTS = {
 }
 _KIT = "service-pkg"
 _SELF_REFERENCE = re.compile(r"service[-_.]pkg\s*(?:\[([^\]]*)\])?\s*(;.*)?", re.IGNORECASE)
-_TOKEN = re.compile(r"\{\{(\w+)\}\}")
-# Longer arrays get one item per line, as a person would write them.
-_INLINE_ITEMS = 3
 
 
 class KitSettings:
@@ -79,84 +77,71 @@ class KitSettings:
 
 
 def project_files(kit: KitSettings, package: str, dist: str) -> dict[str, bytes]:
-    """Render every file of ``files/`` for the new project ``package`` (distribution ``dist``)."""
-    values = _values(kit, package, dist)
-    rendered: dict[str, bytes] = {}
+    """Render the new project ``package``'s own files (distribution ``dist``).
+
+    ``pyproject.toml`` is built as data from the kit's and written by ``tomli_w``; the other
+    files of ``files/`` are ``{{name}}`` templates (``$`` belongs to make and the shell).
+    """
+    values = {"package": package, "dist": dist, "kit_version": kit.version}
+    rendered = {"pyproject.toml": _pyproject(kit, package, dist)}
     for source, target in _OUTPUTS.items():
         text = (FILES / source).read_text(encoding="utf-8")
-        text = _TOKEN.sub(lambda m: values[m.group(1)], text)
-        # The kit's tool settings name the example's paths (the generated proto code that
-        # ruff and mypy skip): in the new project they are the new package's.
-        rendered[target] = text.replace("example_service", package).encode("utf-8")
+        rendered[target] = _Template(text).substitute(values).encode("utf-8")
     return rendered
 
 
-def _values(kit: KitSettings, package: str, dist: str) -> dict[str, str]:
+class _Template(string.Template):
+    delimiter = "{{"
+    # A string, as string.Template compiles it itself (typeshed types the compiled result).
+    pattern = r"""\{\{(?:
+        (?P<escaped>(?!x)x) |
+        (?P<named>[a-z_]+)\}\} |
+        (?P<braced>(?!x)x) |
+        (?P<invalid>)
+    )"""  # type: ignore[assignment]
+
+
+def _pyproject(kit: KitSettings, package: str, dist: str) -> bytes:
     ruff_lint = kit.tool("ruff", "lint")
     per_file = ruff_lint.pop("per-file-ignores", {})
-    pydocstyle = ruff_lint.pop("pydocstyle", {})
+    ruff_lint["per-file-ignores"] = {
+        "tests/**": per_file.get("tests/**", []),
+        f"{package}/**": per_file.get("example_service/**", []),
+    }
     mypy = kit.tool("mypy")
-    overrides = mypy.pop("overrides", [])
     mypy.pop("mypy_path", None)
     mypy["packages"] = [package, "tests"]
     pytest_options = kit.tool("pytest", "ini_options")
     pytest_options["testpaths"] = ["tests"]
     ruff = {k: v for k, v in kit.tool("ruff").items() if not isinstance(v, dict)}
     ruff["src"] = ["."]
-    ignores = {
-        "tests/**": per_file.get("tests/**", []),
-        f"{package}/**": per_file.get("example_service/**", []),
+    ruff["lint"] = ruff_lint
+    data = {
+        "build-system": {"requires": ["hatchling>=1.25"], "build-backend": "hatchling.build"},
+        "project": {
+            "name": dist,
+            "version": "0.1.0",
+            "description": "A service built on service-pkg",
+            "readme": "README.md",
+            "requires-python": ">=3.11",
+            "dependencies": kit.dependencies(),
+        },
+        "dependency-groups": {
+            "tests": kit.group("tests"),
+            "lint": kit.group("lint"),
+            "typing": kit.group("typing"),
+            "dev": [{"include-group": g} for g in ("tests", "lint", "typing")],
+        },
+        "tool": {
+            "hatch": {"build": {"targets": {"wheel": {"packages": [package]}}}},
+            "pytest": {"ini_options": pytest_options},
+            "mypy": mypy,
+            "ruff": ruff,
+            "uv": kit.tool("uv"),
+        },
     }
-    return {
-        "package": package,
-        "dist": dist,
-        "kit_version": kit.version,
-        "dependencies": _array(kit.dependencies()),
-        "group_tests": _array(kit.group("tests")),
-        "group_lint": _array(kit.group("lint")),
-        "group_typing": _array(kit.group("typing")),
-        "pytest": _table(pytest_options),
-        "mypy": _table(mypy),
-        "mypy_overrides": "\n".join(f"[[tool.mypy.overrides]]\n{_table(o)}" for o in overrides),
-        "ruff": _table(ruff),
-        "ruff_lint": _table(ruff_lint),
-        "ruff_per_file": _table(ignores),
-        "ruff_pydocstyle": _table(pydocstyle),
-        "uv": _table(kit.tool("uv")),
-    }
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
-def _key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
-
-
-def _array(items: list[Any]) -> str:
-    if not items:
-        return "[]"
-    return "[\n" + "".join(f"    {_value(i)},\n" for i in items) + "]"
-
-
-def _table(table: Mapping[str, Any]) -> str:
-    lines = []
-    for key, value in table.items():
-        rendered = (
-            _array(value)
-            if isinstance(value, list) and len(value) > _INLINE_ITEMS
-            else _value(value)
-        )
-        lines.append(f"{_key(key)} = {rendered}")
-    return "\n".join(lines)
+    header = f"# Made by `service-pkg new {package}` from service-pkg {kit.version}'s example.\n"
+    # The kit's tool settings name the example's paths (the generated proto code that ruff
+    # and mypy skip): in the new project they are the new package's.
+    text = tomli_w.dumps(data).replace("example_service", package)
+    return (header + text).encode("utf-8")
