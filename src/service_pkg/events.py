@@ -207,6 +207,10 @@ class RenewOutcome(enum.StrEnum):
 
     EXTENDED = "extended"
     NOT_OWNER = "not_owner"
+    MASTER_CHANGED = "master_changed"
+    """The server is no longer the master the hold was taken on (failover, ``READONLY``)."""
+    UNCONFIRMED = "unconfirmed"
+    """Fewer replicas than ``min_replicas`` acknowledged the renewal; the deadline stays."""
     FAILED = "failed"
     TIMED_OUT = "timed_out"
 

@@ -314,12 +314,17 @@ class LockElection:
                 next_renew = self._clock.monotonic() + self._config.expiration / 10
                 continue
             if result in {ExtendResult.NOT_OWNER, ExtendResult.MASTER_CHANGED}:
-                self._renewed(RenewOutcome.NOT_OWNER, now)
+                self._renewed(
+                    RenewOutcome.NOT_OWNER
+                    if result is ExtendResult.NOT_OWNER
+                    else RenewOutcome.MASTER_CHANGED,
+                    now,
+                )
                 self._step_down(str(result))
                 return
             if result is ExtendResult.UNCONFIRMED:
                 # Too few replicas have it: a failover could lose it, so the deadline stays.
-                self._renewed(RenewOutcome.FAILED, now)
+                self._renewed(RenewOutcome.UNCONFIRMED, now)
                 self._stats.renew_failures += 1
                 log.warning(
                     "renew not confirmed by enough replicas, retrying",

@@ -25,8 +25,8 @@ async def test_an_unconfirmed_renewal_does_not_move_the_deadline(world: World) -
     assert a.stats.renew_failures >= 2
 
 
-async def test_an_unconfirmed_renewal_is_published_as_failed() -> None:
-    """ElectionRenewed says FAILED for a renewal the replicas did not confirm."""
+async def test_an_unconfirmed_renewal_is_published_as_unconfirmed() -> None:
+    """ElectionRenewed says UNCONFIRMED for a renewal the replicas did not confirm."""
     world = World()
     recorded = Recorded()
     a, lock = world.candidate(events=recorded.bus)
@@ -35,7 +35,7 @@ async def test_an_unconfirmed_renewal_is_published_as_failed() -> None:
         lock.forced_extend = ExtendResult.UNCONFIRMED
         await world.advance(E / 2)
         outcomes = [e.outcome for e in recorded.events if isinstance(e, ElectionRenewed)]
-        assert RenewOutcome.FAILED in outcomes
+        assert RenewOutcome.UNCONFIRMED in outcomes
         assert RenewOutcome.EXTENDED not in outcomes
     finally:
         await world.aclose()
@@ -65,6 +65,21 @@ async def test_a_master_change_steps_down_at_once(world: World) -> None:
     await a.aclose()
     await task
     assert events[:2] == [LeaderEvent.TAKEN, LeaderEvent.LOST]
+
+
+async def test_a_master_change_is_published_as_master_changed() -> None:
+    """ElectionRenewed says MASTER_CHANGED for the renewal that found a new master."""
+    world = World()
+    recorded = Recorded()
+    a, lock = world.candidate(events=recorded.bus)
+    try:
+        await a.start()
+        lock.forced_extend = ExtendResult.MASTER_CHANGED
+        await world.advance(a.period + 0.01)
+        outcomes = [e.outcome for e in recorded.events if isinstance(e, ElectionRenewed)]
+        assert outcomes[-1] is RenewOutcome.MASTER_CHANGED
+    finally:
+        await world.aclose()
 
 
 async def test_an_unconfirmed_acquisition_does_not_lead(world: World) -> None:
