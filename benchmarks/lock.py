@@ -3,8 +3,9 @@
 Method (prior-art-lock-leader.md §6.4): one Redis, one client process, the same
 ``redis.asyncio.Redis`` client for every tool. By default the script starts its own
 ``redis-server`` on a free loopback port (no persistence) and, on a machine with two or more
-cores, pins Redis to core 0 and itself to core 1; ``--url`` measures an existing server
-instead (its ``INFO commandstats`` must not see other traffic for the command count).
+cores, pins Redis to core 0 and itself to core 1 (both under ``SCHED_FIFO`` when run as root);
+``--url`` measures an existing server instead (its ``INFO commandstats`` must not see other
+traffic for the command count).
 
 Tools, each on its own key per task, TTL 30 s:
 
@@ -102,7 +103,14 @@ def _pinning() -> tuple[list[str], set[int] | None]:
     taskset = shutil.which("taskset")
     if len(cores) < 2 or taskset is None:
         return [], None
-    return [taskset, "-c", str(cores[0])], {cores[1]}
+    prefix = [taskset, "-c", str(cores[0])]
+    # Real-time priority for the server and this client when allowed (root): on a shared
+    # machine other processes otherwise stall either side mid-window. Every tool gets it.
+    chrt = shutil.which("chrt")
+    if os.geteuid() == 0 and chrt is not None:
+        prefix += [chrt, "-f", "10"]
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+    return prefix, {cores[1]}
 
 
 @contextlib.contextmanager
@@ -509,7 +517,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     prefix, client_cores = _pinning()
     if client_cores is not None:
         os.sched_setaffinity(0, client_cores)
-        layout = f"redis-server pinned to core {prefix[-1]}, client to core {min(client_cores)}"
+        layout = f"redis-server pinned to core {prefix[2]}, client to core {min(client_cores)}"
+        if "-f" in prefix:
+            layout += ", both under SCHED_FIFO"
     else:
         layout = "no pinning (one core or no taskset)"
     with own_server(prefix) as url:
