@@ -148,7 +148,11 @@ def dry_run(project: Path, *targets: str) -> str:
     make = shutil.which("make")
     assert make is not None
     result = subprocess.run(
-        [make, "-n", *targets], cwd=project, capture_output=True, text=True, check=True
+        [make, "-n", "--no-print-directory", *targets],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return result.stdout
 
