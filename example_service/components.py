@@ -18,6 +18,7 @@ import functools
 import importlib
 import inspect
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
@@ -25,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
-from service_pkg.app import Runtime
+from service_pkg.app import RunState, Runtime
 from service_pkg.clock import Clock, SystemClock
+from service_pkg.events import ApplicationStateChanged, Event
 from service_pkg.exceptions import ConfigError
 from service_pkg.health import default_health, factory_health
 from service_pkg.leader import (
@@ -68,6 +70,8 @@ __all__ = (
 )
 
 log = logging.getLogger("example_service")
+
+_FINAL = frozenset({RunState.STOPPED, RunState.FAILED})
 
 EVENTS_TABLE = "link_clicks"
 """The ClickHouse table of click events (analytics only; SQL keeps the source of truth)."""
@@ -323,11 +327,30 @@ async def optional_tracing(
     own = None
     if provider is None:
         own = SdkProvider(sampler=ParentBased(TraceIdRatioBased(sample_ratio)))
-        own.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+        # out= read now: the default was bound to the stdout of the import (tests capture it).
+        own.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stdout)))
         provider = own
     try:
         async with contextlib.asynccontextmanager(tracing)(runtime, tracer_provider=provider):
             yield provider
     finally:
         if own is not None:
-            own.shutdown()
+            _shutdown_after_stop(runtime, own.shutdown)
+
+
+def _shutdown_after_stop(runtime: Runtime, shutdown: Callable[[], None]) -> None:
+    """Run ``shutdown`` now, or once the stopping application reached its final state.
+
+    Tracing stops last but ``application stop`` ends after it, with the final state change:
+    flushing before that would lose the span.
+    """
+    if runtime.state is not RunState.STOPPING:
+        shutdown()
+        return
+
+    def on_state(event: Event) -> None:
+        if isinstance(event, ApplicationStateChanged) and event.new in _FINAL:
+            unsubscribe()
+            shutdown()
+
+    unsubscribe = runtime.subscribe(on_state, ApplicationStateChanged)

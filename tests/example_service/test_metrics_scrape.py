@@ -13,6 +13,11 @@ import uuid
 
 import httpx
 import pytest
+from dependency_injector import providers
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from prometheus_client.parser import text_string_to_metric_families
 from service_pkg import Component
 from service_pkg.testing import ManualElection, eventually, manual_election
@@ -161,3 +166,41 @@ def test_the_database_pool_gauges_are_read_at_scrape_time(scraped: Samples) -> N
     assert value(scraped, "service_pkg_pool_checked_out", pool="db") >= 0
     assert ("service_pkg_pool_overflow", frozenset({("pool", "db")})) in scraped
     assert ("service_pkg_pool_idle", frozenset({("pool", "db")})) in scraped
+
+
+async def test_with_a_tracer_provider_lifecycle_jobs_and_rpcs_are_traced(
+    embedded: Settings,
+) -> None:
+    """The container's ``tracer_provider`` seam: spans of the start, the rollup and each RPC."""
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    app, container = create_app(embedded, install_signals=False)
+    container.tracer_provider.override(providers.Object(provider))
+    async with app:
+        assert container.tracing() is provider
+        await create_resolve_click_count(container.http().address, container.grpc().port, clicks=1)
+    names = {span.name for span in spans.get_finished_spans()}
+    assert {"application start", "start http", "job rollup", "application stop"} <= names
+    assert {"links.v1.Links/Resolve", "links.v1.Links/Stats"} <= names
+    rpc = next(s for s in spans.get_finished_spans() if s.name == "links.v1.Links/Resolve")
+    assert rpc.kind is SpanKind.SERVER
+
+
+async def test_tracing_is_off_by_default(embedded: Settings) -> None:
+    app, container = create_app(embedded, install_signals=False)
+    async with app:
+        assert container.tracing() is None
+
+
+async def test_the_console_exporter_prints_the_spans_by_the_stop(
+    embedded: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``LINKS_TRACING_EXPORTER=console``: a provider of the container's own, flushed at stop."""
+    settings = embedded.model_copy(update={"tracing_exporter": "console"})
+    app, container = create_app(settings, install_signals=False)
+    async with app:
+        assert isinstance(container.tracing(), TracerProvider)
+    printed = capsys.readouterr().out
+    assert '"name": "application start"' in printed
+    assert '"name": "application stop"' in printed
