@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import inspect
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
@@ -24,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
+from service_pkg.app import RunState, Runtime
 from service_pkg.clock import Clock, SystemClock
+from service_pkg.events import ApplicationStateChanged, Event
 from service_pkg.exceptions import ConfigError
 from service_pkg.health import default_health, factory_health
 from service_pkg.leader import (
@@ -34,12 +38,19 @@ from service_pkg.leader import (
     leader_election,
     standalone_election,
 )
+from service_pkg.metrics import (
+    HttpMetricsMiddleware,
+    KitMetrics,
+    instrument_grpc_server,
+    metrics_asgi_app,
+)
 from service_pkg.postgres import postgres_sessions
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 if TYPE_CHECKING:
     # Imported when used: a service without Redis or ClickHouse does not pay for loading
     # their clients at start (about a second together on a busy machine).
+    from opentelemetry.trace import TracerProvider
     from redis.asyncio import Redis
     from service_pkg.clickhouse import ClickHouse, ClickHouseConfig
 
@@ -48,13 +59,19 @@ __all__ = (
     "ClickAnalytics",
     "click_analytics",
     "clickhouse_config",
+    "grpc_instruments",
+    "http_metrics_routes",
+    "http_metrics_wrappers",
     "migrated_sessions",
     "optional_clickhouse",
     "optional_redis",
+    "optional_tracing",
     "rollup_election",
 )
 
 log = logging.getLogger("example_service")
+
+_FINAL = frozenset({RunState.STOPPED, RunState.FAILED})
 
 EVENTS_TABLE = "link_clicks"
 """The ClickHouse table of click events (analytics only; SQL keeps the source of truth)."""
@@ -252,3 +269,88 @@ async def click_analytics(
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(2):
             await sink.flush()
+
+
+# --- Observability: the metrics at the server edges, optional tracing -----------------------
+
+
+def http_metrics_routes(kit: KitMetrics, path: str) -> dict[str, Any]:
+    """``routes=`` of the HTTP server: ``/metrics`` (``path``) served before the app."""
+    return {path: metrics_asgi_app(kit)}
+
+
+def http_metrics_wrappers(kit: KitMetrics) -> list[Callable[[Any], Any]]:
+    """``wrappers=`` of the HTTP server: the request metrics around the whole kit layer.
+
+    Outside the kit layer the middleware also sees its 504s, 413s and drain 503s.
+    """
+    return [functools.partial(HttpMetricsMiddleware, kit=kit)]
+
+
+def grpc_instruments(
+    kit: KitMetrics, provider: TracerProvider | None
+) -> list[Callable[[Any], None]]:
+    """``instrument=`` of the gRPC server: the call metrics, and the server spans if tracing."""
+    hooks: list[Callable[[Any], None]] = [functools.partial(instrument_grpc_server, kit=kit)]
+    if provider is not None:
+        from service_pkg.tracing import instrument_grpc_server_tracing  # noqa: PLC0415
+
+        hooks.append(functools.partial(instrument_grpc_server_tracing, tracer_provider=provider))
+    return hooks
+
+
+async def optional_tracing(
+    runtime: Runtime,
+    exporter: str,
+    sample_ratio: float,
+    provider: TracerProvider | None = None,
+) -> AsyncIterator[TracerProvider | None]:
+    """The tracer provider spans go to, or ``None`` when tracing is off.
+
+    ``exporter="none"`` and no ``provider``: nothing of OpenTelemetry is imported. With
+    ``"console"`` a provider of our own (sampling ``sample_ratio`` of the traces, a batch
+    processor printing spans to stdout) is built and shut down (flushed) at stop; a
+    ``provider`` passed in (tests: an in-memory exporter) is used as is and never shut down.
+    The kit's ``tracing`` component runs inside: lifecycle and job spans, ids in the logs.
+    """
+    if provider is None and exporter == "none":
+        yield None
+        return
+    from opentelemetry.sdk.trace import TracerProvider as SdkProvider  # noqa: PLC0415
+    from opentelemetry.sdk.trace.export import (  # noqa: PLC0415
+        BatchSpanProcessor,
+        ConsoleSpanExporter,
+    )
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased  # noqa: PLC0415
+    from service_pkg.tracing import tracing  # noqa: PLC0415
+
+    own = None
+    if provider is None:
+        own = SdkProvider(sampler=ParentBased(TraceIdRatioBased(sample_ratio)))
+        # out= read now: the default was bound to the stdout of the import (tests capture it).
+        own.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stdout)))
+        provider = own
+    try:
+        async with contextlib.asynccontextmanager(tracing)(runtime, tracer_provider=provider):
+            yield provider
+    finally:
+        if own is not None:
+            _shutdown_after_stop(runtime, own.shutdown)
+
+
+def _shutdown_after_stop(runtime: Runtime, shutdown: Callable[[], None]) -> None:
+    """Run ``shutdown`` now, or once the stopping application reached its final state.
+
+    Tracing stops last but ``application stop`` ends after it, with the final state change:
+    flushing before that would lose the span.
+    """
+    if runtime.state is not RunState.STOPPING:
+        shutdown()
+        return
+
+    def on_state(event: Event) -> None:
+        if isinstance(event, ApplicationStateChanged) and event.new in _FINAL:
+            unsubscribe()
+            shutdown()
+
+    unsubscribe = runtime.subscribe(on_state, ApplicationStateChanged)

@@ -9,6 +9,7 @@ the servers first, then the rollup's election, the analytics, the databases, Red
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from dependency_injector import containers, providers
 from service_pkg import Application, Component, Priority
@@ -16,15 +17,20 @@ from service_pkg.app import Runtime
 from service_pkg.clock import SystemClock
 from service_pkg.grpc import GrpcServerConfig, grpc_server
 from service_pkg.http import HttpServerConfig, http_server
+from service_pkg.metrics import METRICS_PRIORITY, election_metrics, metrics, pool_metrics
 from service_pkg.migrations import schema_migrations
 from service_pkg.postgres import postgres_engine
 from service_pkg.scheduler import Every, JobConfig, SchedulerConfig, scheduler
 
 from example_service.components import (
     click_analytics,
+    grpc_instruments,
+    http_metrics_routes,
+    http_metrics_wrappers,
     migrated_sessions,
     optional_clickhouse,
     optional_redis,
+    optional_tracing,
     rollup_election,
 )
 from example_service.grpc_api import LINKS_DESCRIPTORS, LinksService
@@ -46,6 +52,21 @@ class Container(containers.DeclarativeContainer):
     runtime = providers.Dependency(instance_of=Runtime)  # filled in by the Application
     clock = providers.Singleton(SystemClock)
 
+    # Observability first to start and last to stop (they see every other component's
+    # events). Tracing is off unless LINKS_TRACING_EXPORTER says where spans go; tests give
+    # their own provider through ``tracer_provider``.
+    metrics = Component(metrics, runtime, priority=METRICS_PRIORITY)
+    tracer_provider: providers.Object[Any] = providers.Object(None)
+    tracing = Component(
+        optional_tracing,
+        runtime,
+        config.tracing_exporter,
+        config.tracing_sample_ratio,
+        tracer_provider,
+        # = service_pkg.tracing.TRACING_PRIORITY, named here without importing OpenTelemetry.
+        priority=METRICS_PRIORITY,
+    )
+
     # Storage: PostgreSQL or the embedded SQLite, with the schema migrated (embedded) or
     # checked to be at the head revision (production) before anything uses it.
     db = Component(postgres_engine, url=config.database_url_str, priority=Priority.LOW)
@@ -57,6 +78,7 @@ class Container(containers.DeclarativeContainer):
         priority=Priority.LOW,
     )
     sessions = providers.Singleton(migrated_sessions, db, schema)
+    db_pool_metrics = Component(pool_metrics, metrics, db, name="db", priority=Priority.LOW)
 
     redis = Component(optional_redis, config.redis_url, priority=Priority.LOWEST)
     clickhouse = Component(optional_clickhouse, config.clickhouse_url, priority=Priority.LOW)
@@ -80,6 +102,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         priority=Priority.MEDIUM,
     )
+    election_gauges = Component(election_metrics, metrics, election, priority=Priority.MEDIUM)
     rollup = providers.Singleton(Rollup, sessions, config.rollup_batch)
     rollup_jobs = providers.List(
         providers.Factory(
@@ -108,6 +131,8 @@ class Container(containers.DeclarativeContainer):
         runtime,
         providers.Factory(HttpServerConfig, host=config.http_host, port=config.http_port),
         service=config.service_name,
+        routes=providers.Factory(http_metrics_routes, metrics, config.metrics_path),
+        wrappers=providers.Factory(http_metrics_wrappers, metrics),
         priority=Priority.HIGH,
     )
     grpc = Component(
@@ -118,6 +143,7 @@ class Container(containers.DeclarativeContainer):
             GrpcServerConfig, host=config.grpc_host, port=config.grpc_port, reflection=True
         ),
         descriptors=[LINKS_DESCRIPTORS],
+        instrument=providers.Factory(grpc_instruments, metrics, tracing),
         priority=Priority.HIGH,
     )
 

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     analytics_flush_interval: float = 1.0
     """Seconds between two ClickHouse inserts of buffered click events."""
 
+    metrics_path: str = Field(default="/metrics", pattern=r"^/[^?#]*$")
+    """Where the HTTP server serves the Prometheus scrape (before the app, not access-logged)."""
+    tracing_exporter: Literal["none", "console"] = "none"
+    """``console``: OpenTelemetry spans (lifecycle, jobs, gRPC calls) printed to stdout."""
+    tracing_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Share of the traces recorded when tracing is on (``ParentBased(TraceIdRatioBased)``)."""
+
     @field_validator(
         "leader_expiration", "rollup_interval", "analytics_flush_interval", "drain_delay"
     )

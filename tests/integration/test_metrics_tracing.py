@@ -1,7 +1,13 @@
-"""One trace across HTTP → gRPC: Litestar's plugin, the grpclib listeners on both sides."""
+"""One trace across HTTP → gRPC: Litestar's plugin, the grpclib listeners on both sides.
+
+The outbound call goes through the kit's own client, ``service_pkg.grpc.grpc_channel``, with
+the tracing listeners given by its ``instrument=`` (as a service wires it).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +23,7 @@ from litestar.params import FromPath
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, StatusCode
 
+from service_pkg.grpc import GrpcChannelConfig, grpc_channel
 from service_pkg.tracing import (
     instrument_grpc_channel,
     instrument_grpc_server_tracing,
@@ -39,10 +46,10 @@ async def _channel(spans: Spans) -> AsyncIterator[Channel]:
     instrument_grpc_server_tracing(server, tracer_provider=spans.provider)
     port = free_port()
     await server.start("127.0.0.1", port)
-    channel = Channel("127.0.0.1", port)
-    instrument_grpc_channel(channel, tracer_provider=spans.provider)
-    yield channel
-    channel.close()
+    hook = functools.partial(instrument_grpc_channel, tracer_provider=spans.provider)
+    client = contextlib.asynccontextmanager(grpc_channel)
+    async with client(GrpcChannelConfig(port=port), instrument=[hook]) as channel:
+        yield channel
     server.close()
     await server.wait_closed()
 
