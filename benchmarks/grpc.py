@@ -29,6 +29,14 @@ Run it with ``.venv/bin/python benchmarks/grpc.py`` (``--full``: 8 s windows). N
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder is sys.path[0], where benchmarks/http.py would shadow
+# the standard library's http package that grpclib imports.
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
 import argparse
 import asyncio
 import contextlib
@@ -43,11 +51,9 @@ import socket
 import statistics
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TextIO, cast
 
 from grpclib.client import Channel
@@ -115,6 +121,7 @@ async def _serve(sink: _CountingSink) -> None:
                 counts: dict[str, float] = {n: s.finished for n, s in services.items()}
                 counts["access_lines"] = sink.access_lines
                 counts["cpu"] = time.process_time()
+                counts["user"] = os.times().user
                 print(json.dumps(counts), flush=True)
     bare.close()
     codec.close()
@@ -339,6 +346,7 @@ def _run(
 ) -> dict[str, Any]:
     rps: dict[str, list[float]] = {name: [] for name in VARIANTS}
     cpu_us: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    user_us: dict[str, list[float]] = {name: [] for name in VARIANTS}
     succeeded = dict.fromkeys(VARIANTS, 0)
     loop_failures = {name: asyncio.run(_client_loop(port, 200)) for name, port in ports.items()}
     with tempfile.TemporaryDirectory() as scratch:
@@ -355,10 +363,17 @@ def _run(
                 after = query()
                 calls = after[name] - before[name]
                 cpu_us[name].append((after["cpu"] - before["cpu"]) / max(calls, 1) * 1e6)
+                user_us[name].append((after["user"] - before["user"]) / max(calls, 1) * 1e6)
                 rps[name].append(value)
                 succeeded[name] += done
                 print(f"rep {repetition + 1} {name}: {value:.0f} req/s", file=sys.stderr)
-    return {"rps": rps, "cpu_us": cpu_us, "succeeded": succeeded, "loop_failures": loop_failures}
+    return {
+        "rps": rps,
+        "cpu_us": cpu_us,
+        "user_us": user_us,
+        "succeeded": succeeded,
+        "loop_failures": loop_failures,
+    }
 
 
 def _report(
@@ -368,16 +383,24 @@ def _report(
     cpu: dict[str, list[float]] = results["cpu_us"]
     medians = {name: statistics.median(values) for name, values in rps.items()}
     cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
+    user: dict[str, list[float]] = results["user_us"]
+    user_medians = {name: statistics.median(values) for name, values in user.items()}
     base = medians["bare"]
     print(f"gRPC unary Echo, h2load -c8 -m8, {reps} x {window:g} s per variant, pinned={pinned}")
-    print(f"{'variant':<10} {'median rps':>10} {'ratio':>6} {'CPU us/call':>11} {'ratio':>6}  runs")
+    print(
+        f"{'variant':<10} {'median rps':>10} {'ratio':>6} {'CPU us/call':>11} {'ratio':>6} "
+        f"{'user us/call':>12} {'ratio':>6}  runs"
+    )
     for name in VARIANTS:
         runs = " ".join(f"{v:.0f}" for v in rps[name])
         cpus = " ".join(f"{v:.0f}" for v in cpu[name])
+        users = " ".join(f"{v:.0f}" for v in user[name])
         cpu_ratio = cpu_medians["bare"] / cpu_medians[name]
+        user_ratio = user_medians["bare"] / user_medians[name]
         print(
             f"{name:<10} {medians[name]:>10.0f} {medians[name] / base:>6.3f} "
-            f"{cpu_medians[name]:>11.1f} {cpu_ratio:>6.3f}  rps: {runs}; us: {cpus}"
+            f"{cpu_medians[name]:>11.1f} {cpu_ratio:>6.3f} {user_medians[name]:>12.1f} "
+            f"{user_ratio:>6.3f}  rps: {runs}; us: {cpus}; user us: {users}"
         )
     # A call h2load counts as succeeded but the handler never finished is an error in an HTTP
     # 200. The handler may finish more calls than h2load counts: those still in flight when a
@@ -405,6 +428,10 @@ def _report(
                 "bare_rps": round(base),
                 "cpu_ratio_no_access_log": round(cpu_medians["bare"] / cpu_medians["kit-nolog"], 3),
                 "cpu_ratio_full": round(cpu_medians["bare"] / cpu_medians["kit"], 3),
+                "user_cpu_ratio_no_access_log": round(
+                    user_medians["bare"] / user_medians["kit-nolog"], 3
+                ),
+                "user_cpu_ratio_full": round(user_medians["bare"] / user_medians["kit"], 3),
                 "non_ok": non_ok,
             }
         )
