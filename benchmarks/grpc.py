@@ -18,6 +18,9 @@ a grpclib client loop (200 calls per port must all be ``OK``) and the server's o
 finished calls, which must equal h2load's succeeded requests. Windows alternate between the
 variants, the order rotating every repetition (warm-up 2 s per variant, then 5 repetitions of
 ``--window`` s each); each figure is the median; ratios are ``rps(variant) / rps(bare)``.
+Beside calls/s the script prints the server's CPU per call (total, and user only: bare
+grpclib stalls under h2load, so calls/s ratios are not usable, and the kernel's share of a
+stalled server is smaller; see docs/performance.md).
 
 The last line printed is one JSON object::
 
