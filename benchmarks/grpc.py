@@ -7,8 +7,10 @@ betterproto ``Echo`` service on four ports (h2load pinned to core 1):
 * ``codec``: bare plus the kit's size-limited codec only (the size guards' cost);
 * ``kit-nolog``: ``GrpcServer`` with every guard, health and the correlation id,
   ``access_log=False``;
-* ``kit``: the same with the access log on, JSON lines (``service_pkg.logs.configure``)
-  written to ``/dev/null``.
+* ``kit``: the same with the access log on: the kit's access lines (its msgspec fast path)
+  written to a sink that counts them and drops them.
+
+The server child runs under ``SCHED_FIFO`` when the script runs as root.
 
 Load: ``h2load -c 8 -m 8`` unary calls of a 5-byte-prefixed ``EchoRequest`` (h2load counts
 HTTP statuses only, and gRPC errors travel as HTTP 200), so correctness is checked twice:
@@ -16,6 +18,9 @@ a grpclib client loop (200 calls per port must all be ``OK``) and the server's o
 finished calls, which must equal h2load's succeeded requests. Windows alternate between the
 variants, the order rotating every repetition (warm-up 2 s per variant, then 5 repetitions of
 ``--window`` s each); each figure is the median; ratios are ``rps(variant) / rps(bare)``.
+Beside calls/s the script prints the server's CPU per call (total, and user only: bare
+grpclib stalls under h2load, so calls/s ratios are not usable, and the kernel's share of a
+stalled server is smaller; see docs/performance.md).
 
 The last line printed is one JSON object::
 
@@ -27,8 +32,17 @@ Run it with ``.venv/bin/python benchmarks/grpc.py`` (``--full``: 8 s windows). N
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder is sys.path[0], where benchmarks/http.py would shadow
+# the standard library's http package that grpclib imports.
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import io
 import json
@@ -40,11 +54,9 @@ import socket
 import statistics
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TextIO, cast
 
 from grpclib.client import Channel
@@ -95,7 +107,7 @@ async def _serve(sink: _CountingSink) -> None:
     await bare.start(sock=bare_sock)
     await codec.start(sock=codec_sock)
     nolog = GrpcServer([services["kit-nolog"]], _config(access_log=False))
-    full = GrpcServer([services["kit"]], _config(access_log=True))
+    full = GrpcServer([services["kit"]], _config(access_log=True), access_stream=sink)
     async with nolog, full:
         ports = {
             "bare": bare_sock.getsockname()[1],
@@ -112,6 +124,7 @@ async def _serve(sink: _CountingSink) -> None:
                 counts: dict[str, float] = {n: s.finished for n, s in services.items()}
                 counts["access_lines"] = sink.access_lines
                 counts["cpu"] = time.process_time()
+                counts["user"] = os.times().user
                 print(json.dumps(counts), flush=True)
     bare.close()
     codec.close()
@@ -242,6 +255,11 @@ async def _layers(repetitions: int) -> dict[str, list[float]]:
 def _child(*, profile: bool) -> int:
     from service_pkg.logs import configure  # noqa: PLC0415 - only the child logs
 
+    # Real-time priority when allowed (root), as benchmarks/scheduler.py does: on a shared
+    # machine a neighbour's time slice would otherwise land on whichever variant is under
+    # load. Every variant gets the same treatment (one process serves all four).
+    with contextlib.suppress(PermissionError):
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
     sink = _CountingSink()
     configure(level="info", stream=cast("TextIO", sink))
     if not profile:
@@ -331,6 +349,7 @@ def _run(
 ) -> dict[str, Any]:
     rps: dict[str, list[float]] = {name: [] for name in VARIANTS}
     cpu_us: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    user_us: dict[str, list[float]] = {name: [] for name in VARIANTS}
     succeeded = dict.fromkeys(VARIANTS, 0)
     loop_failures = {name: asyncio.run(_client_loop(port, 200)) for name, port in ports.items()}
     with tempfile.TemporaryDirectory() as scratch:
@@ -347,10 +366,17 @@ def _run(
                 after = query()
                 calls = after[name] - before[name]
                 cpu_us[name].append((after["cpu"] - before["cpu"]) / max(calls, 1) * 1e6)
+                user_us[name].append((after["user"] - before["user"]) / max(calls, 1) * 1e6)
                 rps[name].append(value)
                 succeeded[name] += done
                 print(f"rep {repetition + 1} {name}: {value:.0f} req/s", file=sys.stderr)
-    return {"rps": rps, "cpu_us": cpu_us, "succeeded": succeeded, "loop_failures": loop_failures}
+    return {
+        "rps": rps,
+        "cpu_us": cpu_us,
+        "user_us": user_us,
+        "succeeded": succeeded,
+        "loop_failures": loop_failures,
+    }
 
 
 def _report(
@@ -360,16 +386,24 @@ def _report(
     cpu: dict[str, list[float]] = results["cpu_us"]
     medians = {name: statistics.median(values) for name, values in rps.items()}
     cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
+    user: dict[str, list[float]] = results["user_us"]
+    user_medians = {name: statistics.median(values) for name, values in user.items()}
     base = medians["bare"]
     print(f"gRPC unary Echo, h2load -c8 -m8, {reps} x {window:g} s per variant, pinned={pinned}")
-    print(f"{'variant':<10} {'median rps':>10} {'ratio':>6} {'CPU us/call':>11} {'ratio':>6}  runs")
+    print(
+        f"{'variant':<10} {'median rps':>10} {'ratio':>6} {'CPU us/call':>11} {'ratio':>6} "
+        f"{'user us/call':>12} {'ratio':>6}  runs"
+    )
     for name in VARIANTS:
         runs = " ".join(f"{v:.0f}" for v in rps[name])
         cpus = " ".join(f"{v:.0f}" for v in cpu[name])
+        users = " ".join(f"{v:.0f}" for v in user[name])
         cpu_ratio = cpu_medians["bare"] / cpu_medians[name]
+        user_ratio = user_medians["bare"] / user_medians[name]
         print(
             f"{name:<10} {medians[name]:>10.0f} {medians[name] / base:>6.3f} "
-            f"{cpu_medians[name]:>11.1f} {cpu_ratio:>6.3f}  rps: {runs}; us: {cpus}"
+            f"{cpu_medians[name]:>11.1f} {cpu_ratio:>6.3f} {user_medians[name]:>12.1f} "
+            f"{user_ratio:>6.3f}  rps: {runs}; us: {cpus}; user us: {users}"
         )
     # A call h2load counts as succeeded but the handler never finished is an error in an HTTP
     # 200. The handler may finish more calls than h2load counts: those still in flight when a
@@ -397,6 +431,10 @@ def _report(
                 "bare_rps": round(base),
                 "cpu_ratio_no_access_log": round(cpu_medians["bare"] / cpu_medians["kit-nolog"], 3),
                 "cpu_ratio_full": round(cpu_medians["bare"] / cpu_medians["kit"], 3),
+                "user_cpu_ratio_no_access_log": round(
+                    user_medians["bare"] / user_medians["kit-nolog"], 3
+                ),
+                "user_cpu_ratio_full": round(user_medians["bare"] / user_medians["kit"], 3),
                 "non_ok": non_ok,
             }
         )

@@ -6,7 +6,8 @@
   ``internal server error (<full method>)``, logged once with the stack).
 * ``SendInitialMetadata``: the correlation id goes back in the initial metadata.
 * ``SendTrailingMetadata``: in the trailers of a trailers-only (error) response too, and the
-  access log line, which needs the final status.
+  access log line, which needs the final status: one msgspec-encoded JSON line through the
+  shared fast path (``service_pkg._access_line``), not a ``logging`` record.
 * The codec refuses oversized messages (``RESOURCE_EXHAUSTED``) on the bytes it encodes or
   decodes anyway, so the size checks cost no second serialization.
 
@@ -23,7 +24,7 @@ import re
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import IO, Any
 
 from grpclib.const import Status
 from grpclib.encoding.proto import ProtoCodec
@@ -31,13 +32,14 @@ from grpclib.events import RecvRequest, SendInitialMetadata, SendTrailingMetadat
 from grpclib.exceptions import GRPCError
 from grpclib.server import Server
 
+from service_pkg._access_line import LineWriter
 from service_pkg.grpc._config import GrpcServerConfig
 from service_pkg.logs._correlation import CORRELATION_ID, new_correlation_id
 
-__all__ = ("CORRELATION_KEY", "Guards", "LimitedCodec", "valid_correlation_id")
+__all__ = ("ACCESS_LOGGER", "CORRELATION_KEY", "Guards", "LimitedCodec", "valid_correlation_id")
 
 logger = logging.getLogger("service_pkg.grpc")
-access_logger = logging.getLogger("service_pkg.grpc.access")
+ACCESS_LOGGER = "service_pkg.grpc.access"
 
 CORRELATION_KEY = "x-correlation-id"
 """Metadata key of the correlation id (lower case, as gRPC metadata keys are)."""
@@ -112,18 +114,34 @@ class Guards:
     ``grpclib.events.listen`` before or after :meth:`install`. A ``RecvRequest`` listener
     added later wraps ``method_func`` outside ours; the final status of every call, ours
     included, is in ``SendTrailingMetadata.status``.
+
+    Per call the hot path does no more than it must: one ``RecvRequest`` listener, the
+    handler wrapper made once per method (not per call), one bound method as the task's done
+    callback, and the access line through the shared msgspec fast path.
     """
 
-    def __init__(self, config: GrpcServerConfig) -> None:
+    def __init__(
+        self,
+        config: GrpcServerConfig,
+        *,
+        access_stream: IO[str] | None = None,
+        service: str | None = None,
+    ) -> None:
         self._timeout = config.call_timeout
-        self._access_log = config.access_log
+        self._access: LineWriter | None = (
+            LineWriter(access_stream, ACCESS_LOGGER, "call completed", service)
+            if config.access_log
+            else None
+        )
         self._draining = False
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        # The running calls by task: the drain cancels them, the done callback finds its call.
+        self._calls: dict[asyncio.Task[Any], _Call] = {}
         self._none_left = asyncio.Event()
         self._aborting = False
+        self._wrapped: dict[str, tuple[Any, Any]] = {}
 
     @property
     def in_flight(self) -> int:
@@ -163,28 +181,30 @@ class Guards:
         if task is not None:
             # The request's task ends after grpclib sent the trailers: only then is the call
             # over for the drain (a close before that would cut the trailers off).
-            self._tasks.add(task)
+            self._calls[task] = call
             if counted:
                 self._in_flight += 1
                 self._idle.clear()
-            task.add_done_callback(self._finished(call))
-        event.method_func = self._wrap(event.method_func, method)
+            task.add_done_callback(self._finished)
+        method_func = event.method_func
+        cached = self._wrapped.get(method)
+        if cached is None or cached[0] is not method_func:
+            cached = (method_func, self._wrap(method_func, method))
+            self._wrapped[method] = cached
+        event.method_func = cached[1]
 
-    def _finished(self, call: _Call) -> Callable[[asyncio.Task[Any]], None]:
-        def done(task: asyncio.Task[Any]) -> None:
-            self._tasks.discard(task)
-            if not self._tasks:
-                self._none_left.set()
-            if not call.counted:
-                return
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
-            if not call.logged:
-                # Ended without trailers: the client reset the stream.
-                self._log(call, "CANCELLED")
-
-        return done
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        call = self._calls.pop(task, None)
+        if not self._calls:
+            self._none_left.set()
+        if call is None or not call.counted:
+            return
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
+        if not call.logged:
+            # Ended without trailers: the client reset the stream.
+            self._log(call, "CANCELLED")
 
     def abort_calls(self) -> None:
         """End every running call (health watches too) with ``UNAVAILABLE`` trailers.
@@ -193,12 +213,12 @@ class Guards:
         hangs until its deadline on the still-open connection.
         """
         self._aborting = True
-        for task in self._tasks:
+        for task in self._calls:
             task.cancel(_ABORT)
 
     async def wait_aborted(self) -> None:
         """Return once every call's task has ended."""
-        if self._tasks:
+        if self._calls:
             self._none_left.clear()
             await self._none_left.wait()
 
@@ -256,27 +276,16 @@ class Guards:
 
     def _log(self, call: _Call, status: str) -> None:
         call.logged = True
-        if not (self._access_log and call.counted and access_logger.isEnabledFor(logging.INFO)):
+        access = self._access
+        if access is None or not call.counted or not access.enabled():
             return
-        # makeRecord + handle (public Logger API) instead of info(): the same record, minus
-        # the caller lookup info() does on every call (which would name this line anyway).
-        record = access_logger.makeRecord(
-            access_logger.name,
-            logging.INFO,
-            __file__,
-            0,
-            "call completed",
-            (),
-            None,
-            extra={
-                "rpc.method": call.method,
-                "rpc.status_code": status,
-                "duration_ms": round((time.perf_counter() - call.started) * 1000, 3),
-                "peer": _peer(call.peer),
-                "correlation_id": call.correlation_id,
-            },
-        )
-        access_logger.handle(record)
+        duration_ms = round((time.perf_counter() - call.started) * 1000, 3)
+        record = access.head(call.correlation_id)
+        record["rpc.method"] = call.method
+        record["rpc.status_code"] = status
+        record["duration_ms"] = duration_ms
+        record["peer"] = _peer(call.peer)
+        access.write(record)
 
 
 def _peer(peer: Any) -> str | None:

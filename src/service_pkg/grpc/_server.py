@@ -85,7 +85,23 @@ class GrpcServer:
         runtime: Runtime | None = None,
         descriptors: Sequence[Descriptors] = (),
         instrument: Sequence[Instrument] = (),
+        access_stream: Any = None,
+        service: str | None = None,
     ) -> None:
+        """Prepare (not start) a server.
+
+        Args:
+            services: the grpclib servables (betterproto ``ServiceBase`` instances).
+            config: the settings (defaults when ``None``).
+            runtime: the application's runtime: health follows its verdict and drain.
+            descriptors: file descriptors for reflection.
+            instrument: callables given the grpclib ``Server`` before it starts.
+            access_stream: where access lines go (``sys.stdout`` by default).
+            service: the ``service`` field of access lines, as ``logs.configure(service=)``.
+
+        Raises:
+            ConfigError: an argument is invalid.
+        """
         if isinstance(services, str | bytes) or not isinstance(services, Collection):
             raise ConfigError("services", type(services), "must be a collection of services")
         if not services:
@@ -104,7 +120,7 @@ class GrpcServer:
         self._runtime = runtime
         self._descriptors = tuple(descriptors)
         self._instrument = tuple(instrument)
-        self._guards = Guards(self._config)
+        self._guards = Guards(self._config, access_stream=access_stream, service=service)
         self._server: Server | None = None
         self._check: RuntimeCheck | None = None
         self._poller: asyncio.Task[None] | None = None
@@ -329,6 +345,8 @@ def grpc_server(
     *,
     descriptors: Sequence[Descriptors] = (),
     instrument: Sequence[Instrument] = (),
+    access_stream: Any = None,
+    service: str | None = None,
 ) -> GrpcServer:
     """Component factory: an unstarted :class:`GrpcServer`; the component starts and drains it.
 
@@ -342,6 +360,7 @@ def grpc_server(
 
     Health (no user code): ``ok`` while the server serves. ``instrument`` callables get the
     grpclib ``Server`` before it starts, to add their own listeners (metrics, tracing).
+    ``access_stream`` and ``service`` are as for :class:`GrpcServer`.
 
     The component's stop timeout defaults to the config's :attr:`GrpcServerConfig.stop_timeout`
     (``graceful_timeout + close_timeout`` plus 2 s), so the drain always fits.
@@ -349,5 +368,11 @@ def grpc_server(
     .. versionadded:: 0.3.0
     """
     return GrpcServer(
-        services, config, runtime=runtime, descriptors=descriptors, instrument=instrument
+        services,
+        config,
+        runtime=runtime,
+        descriptors=descriptors,
+        instrument=instrument,
+        access_stream=access_stream,
+        service=service,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import sys
@@ -34,8 +35,13 @@ async def serving(
     """An Echo server on a free port and a grpclib stub calling it; both closed at exit."""
     service = service or EchoService()
     runtime = config.pop("runtime", None)
+    access_stream = config.pop("access_stream", None)
     async with GrpcServer(
-        [service], loopback(**config), runtime=runtime, descriptors=[ECHO_DESCRIPTORS]
+        [service],
+        loopback(**config),
+        runtime=runtime,
+        descriptors=[ECHO_DESCRIPTORS],
+        access_stream=access_stream or io.StringIO(),
     ) as server:
         channel = Channel("127.0.0.1", server.port)
         try:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import logging
 import re
 import socket
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from grpclib.client import Channel
@@ -155,38 +159,78 @@ async def test_a_taken_port_is_a_start_error_naming_the_address() -> None:
             await server.__aenter__()
 
 
-async def test_one_access_line_per_call_with_method_status_and_duration(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    async with serving() as (_, stub, _):
-        with caplog.at_level(logging.INFO, logger="service_pkg.grpc.access"):
-            await stub.echo(EchoRequest(), metadata=cid("log-1"))
-            with pytest.raises(GRPCError):
-                await stub.echo(EchoRequest(fail=True), metadata=cid("log-2"))
-    lines = [r for r in caplog.records if r.name == "service_pkg.grpc.access"]
-    assert [(r.__dict__["rpc.method"], r.__dict__["rpc.status_code"]) for r in lines] == [
+@pytest.fixture
+def _access_logger_at_info() -> Iterator[None]:
+    """Tests run without ``logs.configure()``: let the access logger's level allow INFO."""
+    logger = logging.getLogger("service_pkg.grpc.access")
+    logger.setLevel(logging.INFO)
+    yield
+    logger.setLevel(logging.NOTSET)
+
+
+def access_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+@pytest.mark.usefixtures("_access_logger_at_info")
+async def test_one_access_line_per_call_with_method_status_and_duration() -> None:
+    stream = io.StringIO()
+    async with serving(access_stream=stream) as (_, stub, _):
+        await stub.echo(EchoRequest(), metadata=cid("log-1"))
+        with pytest.raises(GRPCError):
+            await stub.echo(EchoRequest(fail=True), metadata=cid("log-2"))
+    lines = access_lines(stream)
+    assert [(r["rpc.method"], r["rpc.status_code"]) for r in lines] == [
         (ECHO, "OK"),
         (ECHO, "INTERNAL"),
     ]
-    assert [r.__dict__["correlation_id"] for r in lines] == ["log-1", "log-2"]
-    assert all(r.__dict__["duration_ms"] >= 0 for r in lines)
-    assert all(str(r.__dict__["peer"]).startswith("127.0.0.1:") for r in lines)
+    assert [r["correlation_id"] for r in lines] == ["log-1", "log-2"]
+    assert all(r["duration_ms"] >= 0 for r in lines)
+    assert all(str(r["peer"]).startswith("127.0.0.1:") for r in lines)
 
 
-async def test_the_access_log_can_be_turned_off(caplog: pytest.LogCaptureFixture) -> None:
-    async with serving(access_log=False) as (_, stub, _):
-        with caplog.at_level(logging.INFO, logger="service_pkg.grpc.access"):
+@pytest.mark.usefixtures("_access_logger_at_info")
+async def test_an_access_line_has_the_json_log_keys_first() -> None:
+    stream = io.StringIO()
+    async with serving(access_stream=stream) as (_, stub, _):
+        await stub.echo(EchoRequest(), metadata=cid("keys-1"))
+    [line] = access_lines(stream)
+    assert list(line)[:5] == ["timestamp", "level", "logger", "message", "correlation_id"]
+    assert (line["level"], line["logger"], line["message"]) == (
+        "INFO",
+        "service_pkg.grpc.access",
+        "call completed",
+    )
+
+
+@pytest.mark.usefixtures("_access_logger_at_info")
+async def test_the_access_log_can_be_turned_off() -> None:
+    stream = io.StringIO()
+    async with serving(access_log=False, access_stream=stream) as (_, stub, _):
+        await stub.echo(EchoRequest())
+    assert stream.getvalue() == ""
+
+
+async def test_raising_the_access_logger_level_turns_the_access_log_off() -> None:
+    stream = io.StringIO()
+    logger = logging.getLogger("service_pkg.grpc.access")
+    logger.setLevel(logging.WARNING)
+    try:
+        async with serving(access_stream=stream) as (_, stub, _):
             await stub.echo(EchoRequest())
-    assert not [r for r in caplog.records if r.name == "service_pkg.grpc.access"]
+    finally:
+        logger.setLevel(logging.NOTSET)
+    assert stream.getvalue() == ""
 
 
-async def test_health_calls_are_not_access_logged(caplog: pytest.LogCaptureFixture) -> None:
-    async with serving() as (server, _, _):
+@pytest.mark.usefixtures("_access_logger_at_info")
+async def test_health_calls_are_not_access_logged() -> None:
+    stream = io.StringIO()
+    async with serving(access_stream=stream) as (server, _, _):
         channel = Channel("127.0.0.1", server.port)
-        with caplog.at_level(logging.INFO, logger="service_pkg.grpc.access"):
-            await HealthStub(channel).Check(HealthCheckRequest())
+        await HealthStub(channel).Check(HealthCheckRequest())
         channel.close()
-    assert not [r for r in caplog.records if r.name == "service_pkg.grpc.access"]
+    assert stream.getvalue() == ""
 
 
 async def test_instrument_hooks_add_listeners_that_see_the_final_status() -> None:
