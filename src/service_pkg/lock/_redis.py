@@ -324,6 +324,7 @@ class RedisLock:
                                 (exists,) = await self._run((("EXISTS", self._key),), None)
                             if not exists:
                                 return True
+                        _raise_if_cancelling()
                         continue
                     await self._wakeup.wait()
         except TimeoutError:
@@ -344,6 +345,7 @@ class RedisLock:
                     (exists,) = await self._run((("EXISTS", self._key),), None)
                 if not exists:
                     return True
+            _raise_if_cancelling()
             left = end - loop.time()
             if left <= 0:
                 return False
@@ -471,6 +473,7 @@ class RedisLock:
                         continue
                     self._wake()
             except (RedisError, OSError) as exc:
+                _raise_if_cancelling()
                 self._subscribed.clear()
                 if error is None:
                     logger.warning(
@@ -529,6 +532,18 @@ class _Call:
 
 def _evalsha(script: Script, keys: tuple[str, ...], args: tuple[str | int, ...]) -> _Call:
     return _Call(("EVALSHA", script.sha, len(keys), *keys, *args), script.source)
+
+
+def _raise_if_cancelling() -> None:
+    """Re-raise a cancellation that an error handler above took for a link error.
+
+    ``OSError`` covers the built-in ``TimeoutError`` that asyncio's timeouts raise, so a
+    cancelled call can surface as an error the lock tolerates; a cancellation request still
+    pending on the task means the call must end, or ``aclose()`` would wait for ever.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def _close_quietly(closing: Awaitable[object]) -> None:
