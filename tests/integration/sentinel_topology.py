@@ -207,6 +207,35 @@ class SentinelTopology:
 
         self._wait(synced, timeout, f"{count} replica(s) of :{master.port} in sync")
 
+    def wait_settled(self, timeout: float = 30.0, repair_after: float = 5.0) -> RedisServer:
+        """Wait until the sentinels' master is a master with an online replica; return it.
+
+        The master is read again on every poll (the sentinels' view can lag a revived
+        server). After ``repair_after`` seconds a server that does not replicate that master
+        is told to (``REPLICAOF``): a loaded machine can leave the sentinels' own
+        reconfiguration late, which is not what the tests are about.
+        """
+        began = time.monotonic()
+        found: list[RedisServer] = []
+
+        def settled() -> bool:
+            with contextlib.suppress(OSError, AssertionError, RedisReplyError):
+                master = self.master_server()
+                info = master.info("replication")
+                online = [v for k, v in info.items() if k.startswith("slave") and "online" in v]
+                if info.get("role") == "master" and online:
+                    found[:] = [master]
+                    return True
+                if time.monotonic() - began > repair_after:
+                    for server in self.servers:
+                        if server is not master:
+                            with contextlib.suppress(OSError, RedisReplyError):
+                                server.command("REPLICAOF", HOST, str(master.port))
+            return False
+
+        self._wait(settled, timeout, "a master with an online replica")
+        return found[0]
+
     @staticmethod
     def _wait(condition: object, timeout: float, what: str) -> None:
         assert callable(condition)

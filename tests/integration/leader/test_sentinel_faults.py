@@ -111,7 +111,7 @@ def run_trial(
     topo: SentinelTopology, fault: Fault, min_replicas: int, started: list[Candidate]
 ) -> tuple[list[Candidate], float]:
     """One trial: a trio, the fault, a leader again; returns the trio and the fault time."""
-    topo.wait_replicas(topo.master_server(), 1)
+    topo.wait_settled()
     group = trio(topo, min_replicas, started)
     time.sleep(E / 2)
     fault_at = time.monotonic()
