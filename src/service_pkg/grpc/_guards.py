@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -34,7 +33,7 @@ from grpclib.server import Server
 
 from service_pkg._access_line import LineWriter
 from service_pkg.grpc._config import GrpcServerConfig
-from service_pkg.logs._correlation import CORRELATION_ID, new_correlation_id
+from service_pkg.logs._correlation import CORRELATION_ID, accepted_id, new_correlation_id
 
 __all__ = ("ACCESS_LOGGER", "CORRELATION_KEY", "Guards", "LimitedCodec", "valid_correlation_id")
 
@@ -45,7 +44,6 @@ CORRELATION_KEY = "x-correlation-id"
 """Metadata key of the correlation id (lower case, as gRPC metadata keys are)."""
 
 _ABORT = "service_pkg.grpc: the server stops"
-_VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # Not waited for by the drain: they last as long as the client keeps them open (grpclib's
 # Health.Watch sleeps forever), so the final cancel ends them. Not access-logged either.
 _INFRASTRUCTURE = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -53,7 +51,7 @@ _INFRASTRUCTURE = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 def valid_correlation_id(value: object) -> str | None:
     """``value`` if it is an acceptable incoming id (1-64 of ``[A-Za-z0-9._:-]``), else None."""
-    if isinstance(value, str) and _VALID_ID.fullmatch(value):
+    if isinstance(value, str) and accepted_id(value):
         return value
     return None
 

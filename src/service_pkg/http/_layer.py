@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from service_pkg.http._access import AccessLog
 from service_pkg.http._deadlines import Deadline, Deadlines
 from service_pkg.http._probes import Probes
 from service_pkg.logs import new_correlation_id
-from service_pkg.logs._correlation import CORRELATION_ID
+from service_pkg.logs._correlation import CORRELATION_ID, accepted_id_bytes
 
 __all__ = ("ASGIApp", "KitLayer", "LayerSettings")
 
@@ -48,7 +47,6 @@ ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 """An ASGI 3 application: ``await app(scope, receive, send)``."""
 
 HEADER = b"x-correlation-id"
-_VALID_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}").fullmatch
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]
 _JSON = [(b"content-type", b"application/json")]
 _BODY_500 = b'{"error":"internal server error"}'
@@ -134,7 +132,7 @@ class KitLayer:
             return
         began = time.perf_counter()
         raw_id, agent, length = _incoming(scope["headers"])
-        if raw_id is not None and _VALID_ID(raw_id):
+        if raw_id is not None and accepted_id_bytes(raw_id):
             correlation_bytes, correlation = raw_id, raw_id.decode("ascii")
         else:
             correlation = new_correlation_id()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
@@ -12,6 +13,13 @@ from ._xid import GENERATOR
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+ACCEPTED_ID = "[A-Za-z0-9._:-]{1,64}"
+"""What an incoming correlation id (HTTP header, gRPC metadata) must be; else one is generated."""
+accepted_id = re.compile(ACCEPTED_ID).fullmatch
+"""Match a ``str`` id against :data:`ACCEPTED_ID`."""
+accepted_id_bytes = re.compile(ACCEPTED_ID.encode()).fullmatch
+"""Match a raw header value (``bytes``) against :data:`ACCEPTED_ID`."""
 
 CORRELATION_ID: ContextVar[str | None] = ContextVar("service_pkg_correlation_id", default=None)
 """The id every log record emitted in this context carries; ``None`` when unbound."""
