@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ssl
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from grpclib.client import Channel
 from service_pkg.exceptions import ConfigError
 from service_pkg.grpc import GrpcServer
 from service_pkg.grpc._testing import EchoRequest, EchoService, EchoStub
+from tests.integration.certificates import make_certificate
 
 from .conftest import loopback
 
@@ -20,31 +20,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(name="certificate")
 def _certificate(tmp_path: Path) -> tuple[Path, Path]:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [  # noqa: S607 - openssl from PATH, fixed arguments
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-    return cert, key
+    return make_certificate(tmp_path)
 
 
 async def test_a_tls_server_answers_a_client_that_trusts_its_certificate(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import ssl
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from service_pkg.http import (
 )
 from service_pkg.logs import bind_correlation_id
 from service_pkg.testing import run_components
+from tests.integration.certificates import make_certificate
 from tests.integration.http.apps import build_app
 
 pytestmark = pytest.mark.integration
@@ -108,35 +107,6 @@ class TestProbesFromTheRuntime:
             await stopping
         assert ready.status_code == 503
         assert served.status_code == 200
-
-
-def make_certificate(directory: Path) -> tuple[Path, Path]:
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    openssl = shutil.which("openssl")
-    assert openssl is not None, "the TLS tests need the openssl command (apt-get install openssl)"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
 
 
 class TestTls:
