@@ -137,8 +137,11 @@ def _config(*, access_log: bool) -> GrpcServerConfig:
 
 
 def _listening() -> socket.socket:
-    # grpclib has no public "bound port", so the bare servers get a socket bound here.
-    sock = socket.socket()
+    # grpclib has no public "bound port", so the bare servers get a socket bound here. The
+    # protocol must be IPPROTO_TCP, not 0: grpclib and asyncio set TCP_NODELAY only on sockets
+    # whose proto says TCP, and without it Nagle holds each response's DATA and trailers
+    # until the client's delayed ACK (~40 ms), which stalled the bare servers of earlier runs.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     sock.listen(socket.SOMAXCONN)
     sock.setblocking(False)  # noqa: FBT003 - the stdlib signature
