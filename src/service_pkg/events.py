@@ -52,6 +52,7 @@ __all__ = (
     "ComponentStopFailed",
     "ComponentStopped",
     "ComponentStopping",
+    "DrainEnded",
     "ElectionRenewed",
     "Event",
     "EventBus",
@@ -150,6 +151,21 @@ class ApplicationStateChanged(Event):
     new: RunState
     reason: ShutdownReason | None = None
     duration: float = 0.0
+
+
+@dataclass(slots=True, kw_only=True)
+class DrainEnded(Event):
+    """The stop's drain delay is over: the first component stop comes next.
+
+    Emitted once per stop, right after ``drain_delay`` seconds of readiness being false (at
+    once when the delay is 0), before any component or hook stops. Servers stop taking new
+    work at this moment, all of them together, whatever their place in the stop order: an
+    HTTP server whose stop comes after another server's graceful wait still refuses new
+    connections from here on. ``reason`` is the shutdown's, ``delay`` the drain delay.
+    """
+
+    reason: ShutdownReason
+    delay: float
 
 
 @dataclass(slots=True, kw_only=True)

@@ -57,21 +57,24 @@ async def test_sigterm_drains_both_servers_refuses_new_work_after_the_delay_and_
                 asyncio.create_task(stub.echo(EchoRequest(message=str(i), sleep_ms=200)))
                 for i in range(IN_FLIGHT)
             ]
-            # Keeps the gRPC server in its graceful phase long enough to see a refusal.
+            # Each server keeps one long piece of work: whichever stops first waits for it in
+            # its graceful phase, during which the other must refuse new work already.
             holder = asyncio.create_task(stub.echo(EchoRequest(message="held", sleep_ms=3000)))
+            held_request = asyncio.create_task(client.get("/sleep", params={"seconds": 3}))
             await asyncio.sleep(0.05)
             sent = time.monotonic()
             child.send_signal(signal.SIGTERM)
             await _line_with(child.stdout, "ready=False", lines)
             during_delay = await client.get("/ping")
-            await _line_with(child.stdout, "ComponentStopping grpc", lines)
+            await _line_with(child.stdout, "DrainEnded", lines)
             with pytest.raises(GRPCError) as refused_call:
                 await stub.echo(EchoRequest(message="after the delay"))
-            with pytest.raises(httpx.ConnectError):
-                await client.get("/ping")
+            refused_at = time.monotonic() - sent
+            connection_refused_at = await _until_connection_refused(client, sent)
             responses = await asyncio.gather(*requests)
             replies = await asyncio.gather(*calls)
             held = await holder
+            held_response = await held_request
         channel.close()
         rest, _ = await asyncio.wait_for(child.communicate(), DRAIN_DELAY + GRACEFUL + 20)
         elapsed = time.monotonic() - sent
@@ -84,9 +87,24 @@ async def test_sigterm_drains_both_servers_refuses_new_work_after_the_delay_and_
     assert [r.status_code for r in responses] == [200] * IN_FLIGHT
     assert [r.message for r in replies] == [str(i) for i in range(IN_FLIGHT)]
     assert held.message == "held"
+    assert held_response.status_code == 200
+    # Both refusals come before either held piece of work (3 s) could have let a sequential
+    # stop reach the second server.
+    assert max(refused_at, connection_refused_at) < DRAIN_DELAY + 2.0
     assert child.returncode == 0
     # The measured timeline (docs/performance.md); shown with pytest -s.
     print(f"\nsigterm sent; exit seen after {elapsed:.3f} s\n{''.join(lines)}{rest.decode()}")  # noqa: T201
+
+
+async def _until_connection_refused(client: httpx.AsyncClient, sent: float) -> float:
+    """Seconds after ``sent`` when a new connection was first refused (uvicorn polls 0.1 s)."""
+    for _ in range(100):
+        try:
+            await client.get("/ping")
+        except httpx.ConnectError:
+            return time.monotonic() - sent
+        await asyncio.sleep(0.02)
+    pytest.fail("the HTTP server kept accepting new connections after the drain ended")
 
 
 async def _line_with(stream: asyncio.StreamReader, text: str, seen: list[str]) -> str:

@@ -27,6 +27,7 @@ from service_pkg.app._steps import Hook, HookSpec, Steps
 from service_pkg.clock import Clock, SystemClock
 from service_pkg.events import (
     ApplicationStateChanged,
+    DrainEnded,
     Event,
     EventBus,
     ReadinessChanged,
@@ -406,10 +407,7 @@ class Application(Runtime):
         self._set_state(RunState.STOPPING)
         self._set_ready(ready=False, cause="stopping")
         try:
-            if self._drain_delay > 0:
-                # Readiness is already false: load balancers and Kubernetes endpoints take it
-                # out of rotation while in-flight work goes on. The stop budget starts after.
-                await self._clock.sleep(self._drain_delay)
+            await self._drain(self._reason)
             errors = await self._stop_all(self._reason)
         except BaseException:
             # Forced exit (a second signal) or the caller cancelled us: the stop is abandoned.
@@ -425,6 +423,14 @@ class Application(Runtime):
         self._set_state(RunState.FAILED if errors else RunState.STOPPED)
         if self._stop_error is not None:
             raise self._stop_error
+
+    async def _drain(self, reason: ShutdownReason) -> None:
+        if self._drain_delay > 0:
+            # Readiness is already false: load balancers and Kubernetes endpoints take it
+            # out of rotation while in-flight work goes on. The stop budget starts after.
+            await self._clock.sleep(self._drain_delay)
+        if self._bus.wants(DrainEnded):
+            self._bus.emit(DrainEnded(reason=reason, delay=self._drain_delay))
 
     async def _stop_all(self, reason: ShutdownReason) -> list[Exception]:
         deadline = self._deadline()

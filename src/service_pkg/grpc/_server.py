@@ -6,6 +6,7 @@ import asyncio
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Callable, Collection, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -15,6 +16,7 @@ from grpclib.server import Server
 
 from service_pkg._tasks import cancel_and_wait
 from service_pkg.app import Runtime, default_stop_timeout
+from service_pkg.events import DrainEnded
 from service_pkg.exceptions import ClosedResourceError, ConfigError, StartError
 from service_pkg.grpc._config import GrpcServerConfig
 from service_pkg.grpc._guards import Guards, LimitedCodec
@@ -63,7 +65,10 @@ class GrpcServer:
     calls get ``UNAVAILABLE`` at once, in-flight ones get ``graceful_timeout`` to finish, then
     the rest (and open ``Health.Watch`` streams) end with ``UNAVAILABLE`` and grpclib closes,
     all within ``close_timeout``. It never raises for what the calls do; it logs what it had
-    to abort.
+    to abort. With a runtime, the drain begins at the application's
+    :class:`~service_pkg.events.DrainEnded` (the end of its drain delay) rather than at this
+    component's turn in the stop order, and ``graceful_timeout`` counts from there: a server
+    stopping after another one's graceful wait refuses new calls as early as the first.
 
     Health: ``grpc.health.v1`` answers with the runtime's verdict for ``""`` and every
     service, ``NOT_SERVING`` from the first moment of the application's drain.
@@ -128,6 +133,8 @@ class GrpcServer:
         self._closed = False
         self._server_closed = False
         self._stopped = asyncio.Event()
+        self._drain_began: float | None = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
         """Address, services and whether it serves."""
@@ -192,6 +199,8 @@ class GrpcServer:
             check.close()  # stop following the runtime's events
             raise
         self._server, self._check = server, check
+        if self._runtime is not None:
+            self._unsubscribe = self._runtime.subscribe(self._drain, DrainEnded)
         if self._config.health and self._runtime is not None:
             self._poller = asyncio.get_running_loop().create_task(
                 check.poll(), name=f"service_pkg:grpc:health:{self.address}"
@@ -283,11 +292,12 @@ class GrpcServer:
                 self._server.close()
             self._finish()
 
-    async def _stop(self) -> None:
-        server, check = self._server, self._check
-        if server is None or check is None:
+    def _drain(self, _: object = None) -> None:
+        """Refuse new calls from now on; the graceful wait counts from the first call."""
+        if self._drain_began is not None or self._check is None:
             return
-        check.stop_serving()
+        self._drain_began = time.monotonic()
+        self._check.stop_serving()
         self._guards.refuse_new_calls()
         logger.info(
             "grpc server draining",
@@ -297,8 +307,16 @@ class GrpcServer:
                 "graceful_timeout": self._config.graceful_timeout,
             },
         )
+
+    async def _stop(self) -> None:
+        server = self._server
+        if server is None or self._check is None:
+            return
+        self._drain()
+        assert self._drain_began is not None  # noqa: S101 - set by _drain
+        left = self._config.graceful_timeout - (time.monotonic() - self._drain_began)
         try:
-            async with asyncio.timeout(self._config.graceful_timeout):
+            async with asyncio.timeout(max(left, 0.0)):
                 await self._guards.wait_idle()
         except TimeoutError:
             logger.warning(
@@ -322,6 +340,9 @@ class GrpcServer:
         logger.info("grpc server stopped", extra={"address": self.address})
 
     def _finish(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         if self._check is not None:
             self._check.close()
         if self._poller is not None and not self._poller.done():

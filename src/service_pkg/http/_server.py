@@ -8,12 +8,14 @@ import errno
 import logging
 import socket
 import ssl
+import time
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from typing import Any, Self, cast
 
 import uvicorn
 
 from service_pkg.app import RunState, Runtime, default_stop_timeout
+from service_pkg.events import DrainEnded
 from service_pkg.exceptions import ConfigTypeError, StartError
 from service_pkg.health import default_health
 from service_pkg.http._access import AccessLog
@@ -61,7 +63,10 @@ class HttpServer:
       refused), lets in-flight requests finish for ``graceful_timeout`` seconds, cancels the
       rest, runs the lifespan shutdown and returns. It is idempotent. Run inside an
       :class:`~service_pkg.Application`, it is called after the drain delay, so the timeout
-      starts then (Go bug #16).
+      starts then (Go bug #16). With a runtime the listener closes at the application's
+      :class:`~service_pkg.events.DrainEnded` already, and the timeout counts from there:
+      a server whose stop comes after another server's graceful wait refuses new
+      connections as early as the first.
     * The server never installs signal handlers.
 
     Every response passes the kit's layer (``docs/http.md``): correlation id, probes,
@@ -119,6 +124,9 @@ class HttpServer:
         self._port: int | None = None
         self._closed = False
         self._stopping = False
+        self._closing = False
+        self._stop_began = 0.0
+        self._unsubscribe: Callable[[], None] | None = None
         timeout = self._config.request_timeout
         self._deadlines = Deadlines(timeout) if timeout is not None else None
         self._sweeper: asyncio.Task[None] | None = None
@@ -259,6 +267,8 @@ class HttpServer:
             raise StartError(
                 f"http server {self.address}: the app's lifespan startup failed", "http"
             ) from error
+        if self._runtime is not None:
+            self._unsubscribe = self._runtime.subscribe(self._begin_stop, DrainEnded)
         if self._deadlines is not None:
             self._sweeper = asyncio.create_task(
                 self._deadlines.run(), name=f"service_pkg:http:{self.port}:deadlines"
@@ -279,15 +289,12 @@ class HttpServer:
         finally:
             sock.close()
 
-    async def aclose(self) -> None:
-        """Stop accepting, drain for ``graceful_timeout``, cancel the rest; idempotent."""
-        self._closed = True
-        task, server = self._task, self._server
-        if task is None or server is None or self._stopping:
-            if task is not None:
-                await asyncio.wait({task})
+    def _begin_stop(self, _: object = None) -> None:
+        """Close the listener (uvicorn's shutdown); the graceful time counts from here."""
+        if self._stopping or self._server is None:
             return
         self._stopping = True
+        self._stop_began = time.monotonic()
         log.info(
             "http server stopping",
             extra={
@@ -295,10 +302,25 @@ class HttpServer:
                 "http_graceful_timeout": self._config.graceful_timeout,
             },
         )
-        server.should_exit = True
+        self._server.should_exit = True
+
+    async def aclose(self) -> None:
+        """Stop accepting, drain for ``graceful_timeout``, cancel the rest; idempotent."""
+        self._closed = True
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        task, server = self._task, self._server
+        if task is None or server is None or self._closing:
+            if task is not None:
+                await asyncio.wait({task})
+            return
+        self._closing = True
+        self._begin_stop()
         # uvicorn cancels what outlives graceful_timeout itself; the margin covers its 0.1 s
         # polling and the lifespan shutdown. Past it, force the exit.
-        done, _ = await asyncio.wait({task}, timeout=self._config.graceful_timeout + STOP_MARGIN)
+        left = self._config.graceful_timeout + STOP_MARGIN - (time.monotonic() - self._stop_began)
+        done, _ = await asyncio.wait({task}, timeout=max(left, 0.0))
         if not done:
             server.force_exit = True
             task.cancel()

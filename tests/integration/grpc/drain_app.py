@@ -21,7 +21,13 @@ from dependency_injector import containers, providers
 
 from service_pkg import Application, Component, Priority
 from service_pkg.app import Runtime
-from service_pkg.events import ComponentStopped, ComponentStopping, Event, ReadinessChanged
+from service_pkg.events import (
+    ComponentStopped,
+    ComponentStopping,
+    DrainEnded,
+    Event,
+    ReadinessChanged,
+)
 from service_pkg.grpc import GrpcServerConfig, grpc_server
 from service_pkg.grpc._testing import EchoService
 
@@ -81,8 +87,10 @@ def main(drain_delay: float, graceful_timeout: float, kinds: list[str]) -> int:
             emit(f"ready={event.ready} cause={event.cause}")
         elif isinstance(event, ComponentStopping | ComponentStopped):
             emit(f"{type(event).__name__} {event.component}")
+        elif isinstance(event, DrainEnded):
+            emit("DrainEnded")
 
-    app.subscribe(on_event, ReadinessChanged, ComponentStopping, ComponentStopped)
+    app.subscribe(on_event, ReadinessChanged, DrainEnded, ComponentStopping, ComponentStopped)
 
     async def serve() -> int:
         async def announce() -> None:

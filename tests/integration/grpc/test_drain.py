@@ -17,9 +17,11 @@ from grpclib.health.v1.health_grpc import HealthStub
 from grpclib.health.v1.health_pb2 import HealthCheckRequest, HealthCheckResponse
 
 from service_pkg import Application, Component
-from service_pkg.app import Runtime
+from service_pkg.app import Runtime, ShutdownReason
+from service_pkg.events import DrainEnded
 from service_pkg.grpc import GrpcServer, GrpcServerConfig, grpc_server
 from service_pkg.grpc._testing import EchoRequest, EchoService, EchoStub
+from service_pkg.testing import FakeRuntime
 
 from .conftest import eventually, grpcio, grpcio_command, grpcio_env, loopback
 
@@ -119,6 +121,22 @@ async def test_after_the_delay_new_calls_are_unavailable_and_in_flight_ones_fini
         await stopping
     assert refused.value.status is Status.UNAVAILABLE
     assert [r.message for r in replies] == [str(i) for i in range(10)]
+
+
+async def test_drain_ended_refuses_new_calls_before_the_servers_own_stop() -> None:
+    runtime = FakeRuntime()
+    async with GrpcServer([EchoService()], loopback(), runtime=runtime) as server:
+        channel = Channel("127.0.0.1", server.port)
+        stub = EchoStub(channel)
+        before = await stub.echo(EchoRequest(message="before"))
+        runtime.emit(DrainEnded(reason=ShutdownReason.SIGNAL, delay=1.0))
+        with pytest.raises(GRPCError) as refused:
+            await stub.echo(EchoRequest(message="after"))
+        serving = server.serving
+        channel.close()
+    assert before.message == "before"
+    assert refused.value.status is Status.UNAVAILABLE
+    assert serving is False
 
 
 async def test_calls_past_graceful_timeout_end_unavailable_and_the_stop_ends() -> None:

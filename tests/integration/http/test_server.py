@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from service_pkg.app import RunState
+from service_pkg.app import RunState, ShutdownReason
+from service_pkg.events import DrainEnded
 from service_pkg.exceptions import StartError
 from service_pkg.http import HttpServer, HttpServerConfig
-from service_pkg.testing import FakeRuntime
+from service_pkg.testing import FakeRuntime, eventually
 from tests.integration.http.apps import AccessLines, build_app, serve
 
 pytestmark = pytest.mark.integration
@@ -423,6 +424,19 @@ class TestLifecycle:
                 (await pending).raise_for_status()
         assert took < 10  # generous: bounded by graceful_timeout, not by the 30 s handler
 
+    async def test_drain_ended_closes_the_listener_before_the_servers_own_stop(self) -> None:
+        runtime = FakeRuntime()
+        server = HttpServer(build_app(), config(graceful_timeout=5), runtime=runtime)
+        await server.start()
+        async with httpx.AsyncClient(base_url=server.address) as client:
+            pending = asyncio.create_task(client.get("/sleep", params={"seconds": 0.5}))
+            await asyncio.sleep(0.1)
+            runtime.emit(DrainEnded(reason=ShutdownReason.SIGNAL, delay=1.0))
+            await eventually(lambda: _refused(server.port))
+            response = await pending
+            await server.aclose()
+        assert response.status_code == 200
+
     async def test_the_health_check_fails_once_stopping(self) -> None:
         server = HttpServer(build_app(), config())
         await server.start()
@@ -441,3 +455,11 @@ class TestLifecycle:
         with pytest.raises(StartError, match="lifespan startup failed"):
             await server.start()
         assert not server.serving
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection((HOST, port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False

@@ -8,7 +8,8 @@ from collections.abc import AsyncGenerator
 import pytest
 from dependency_injector import containers
 
-from service_pkg import Application, Component, RunState
+from service_pkg import Application, Component, RunState, ShutdownReason
+from service_pkg.events import DrainEnded
 from service_pkg.exceptions import ConfigError, StopError
 from service_pkg.testing import ManualClock
 
@@ -42,6 +43,28 @@ async def test_readiness_goes_false_at_once_and_nothing_stops_during_the_drain(
     clock.advance(0.001)
     await stopping
     assert (app.state, rec.of("stop")) == (RunState.STOPPED, ["db"])
+
+
+async def test_drain_ended_is_published_when_the_delay_is_over_before_any_stop(
+    rec: Recorder,
+) -> None:
+    """DrainEnded comes once, at the end of the delay, before the first component stops."""
+    clock = ManualClock()
+    app = app_with(rec, clock, drain_delay=1.0)
+    seen: list[tuple[float, ShutdownReason, float, list[str]]] = []
+    app.subscribe(
+        lambda e: seen.append((clock.monotonic(), e.reason, e.delay, rec.of("stop"))),  # type: ignore[attr-defined]
+        DrainEnded,
+    )
+    await app.start()
+    stopping = asyncio.create_task(app.stop())
+    await clock.wait_for_sleepers(1)
+    clock.advance(0.999)
+    await asyncio.sleep(0)
+    assert seen == []
+    clock.advance(0.001)
+    await stopping
+    assert seen == [(1.0, ShutdownReason.REQUESTED, 1.0, [])]
 
 
 async def test_zero_drain_delay_does_not_sleep(rec: Recorder) -> None:

@@ -14,6 +14,7 @@ from service_pkg.events import (
     ComponentStopFailed,
     ComponentStopped,
     ComponentStopping,
+    DrainEnded,
     Event,
     EventBus,
     LeadershipChanged,
@@ -48,6 +49,8 @@ def describe(event: Event) -> tuple[object, ...]:  # noqa: C901, PLR0911 - one c
             return ("stop failed", c, t)
         case StartAborted(component=c, rolled_back=rolled):
             return ("aborted", c, rolled)
+        case DrainEnded(reason=r, delay=delay):
+            return ("drain ended", r, delay)
         case LeadershipChanged(election=name, event=leader_event, epoch=epoch, reason=reason):
             return ("leadership", name, leader_event, epoch, reason)
     return (type(event).__name__,)
@@ -84,6 +87,7 @@ async def test_full_start_and_stop_publish_every_step_in_order(rec: Recorder) ->
         ("ready", True, "started"),
         ("state", "running", "stopping", REQ),
         ("ready", False, "stopping"),
+        ("drain ended", REQ, 0.0),
         ("stopping", "api", REQ),
         ("stopped", "api", REQ),
         ("stopping", "db", REQ),
@@ -146,6 +150,7 @@ async def test_hung_stop_publishes_a_timed_out_stop_failure(rec: Recorder) -> No
     assert seen == [
         ("state", "running", "stopping", REQ),
         ("ready", False, "stopping"),
+        ("drain ended", REQ, 0.0),
         ("stopping", "api", REQ),
         ("stop failed", "api", True),
         ("stopping", "db", REQ),
