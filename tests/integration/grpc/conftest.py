@@ -7,12 +7,11 @@ import io
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from grpclib.client import Channel
 
 from service_pkg.grpc import GrpcServer, GrpcServerConfig
@@ -78,12 +77,3 @@ async def grpcio(port: int, *args: str) -> list[dict[str, Any]]:
     out, err = await asyncio.wait_for(child.communicate(), timeout=40)
     assert child.returncode == 0, err.decode()
     return [json.loads(line) for line in out.decode().splitlines() if line.strip()]
-
-
-async def eventually(predicate: Callable[[], Any], *, within: float = 10.0) -> None:
-    """Poll an async predicate until it is true; fail after a generous bound."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"not true within {within} s")
-        await asyncio.sleep(0.02)

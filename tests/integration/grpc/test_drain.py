@@ -21,9 +21,9 @@ from service_pkg.app import Runtime, ShutdownReason
 from service_pkg.events import DrainEnded
 from service_pkg.grpc import GrpcServer, GrpcServerConfig, grpc_server
 from service_pkg.grpc._testing import EchoRequest, EchoService, EchoStub
-from service_pkg.testing import FakeRuntime
+from service_pkg.testing import FakeRuntime, eventually
 
-from .conftest import eventually, grpcio, grpcio_command, grpcio_env, loopback
+from .conftest import grpcio, grpcio_command, grpcio_env, loopback
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,7 @@ async def test_health_is_not_serving_from_the_first_moment_of_the_drain() -> Non
 async def test_calls_are_still_served_during_the_drain_delay() -> None:
     async with running(drain_delay=1.5) as (app, _, channel, _):
         stopping = asyncio.create_task(app.stop())
-        await eventually(lambda: _is(health(channel), NOT_SERVING))
+        await eventually(lambda: _is(health(channel), NOT_SERVING), timeout=10)
         reply = await EchoStub(channel).echo(EchoRequest(message="still here"))
         await stopping
     assert reply.message == "still here"
@@ -82,7 +82,7 @@ async def test_grpcio_sees_serving_then_not_serving_on_drain() -> None:
     async with running(drain_delay=1.5) as (app, server, channel, _):
         before = await grpcio(server.port, "health", "")
         stopping = asyncio.create_task(app.stop())
-        await eventually(lambda: _is(health(channel), NOT_SERVING))
+        await eventually(lambda: _is(health(channel), NOT_SERVING), timeout=10)
         after = await grpcio(server.port, "health", "servicepkg.testing.v1.Echo")
         await stopping
     assert before == [{"status": "SERVING"}]
@@ -112,9 +112,9 @@ async def test_after_the_delay_new_calls_are_unavailable_and_in_flight_ones_fini
             asyncio.create_task(stub.echo(EchoRequest(message=str(i), sleep_ms=1500)))
             for i in range(10)
         ]
-        await eventually(lambda: _true(server.in_flight == 10))
+        await eventually(lambda: server.in_flight == 10, timeout=10)
         stopping = asyncio.create_task(app.stop())
-        await eventually(lambda: _true(not server.serving))
+        await eventually(lambda: not server.serving, timeout=10)
         with pytest.raises(GRPCError) as refused:
             await stub.echo(EchoRequest(message="late"))
         replies = await asyncio.gather(*in_flight)
@@ -142,7 +142,7 @@ async def test_drain_ended_refuses_new_calls_before_the_servers_own_stop() -> No
 async def test_calls_past_graceful_timeout_end_unavailable_and_the_stop_ends() -> None:
     async with running(drain_delay=0, graceful_timeout=0.2) as (app, server, channel, service):
         call = asyncio.create_task(EchoStub(channel).echo(EchoRequest(sleep_ms=20_000)))
-        await eventually(lambda: _true(server.in_flight == 1))
+        await eventually(lambda: server.in_flight == 1, timeout=10)
         await asyncio.wait_for(app.stop(), timeout=15)
         with pytest.raises(GRPCError) as ended:
             await asyncio.wait_for(call, timeout=15)
@@ -161,7 +161,7 @@ async def test_an_open_health_watch_does_not_hold_the_stop() -> None:
                     statuses.append(int(reply.status))  # noqa: PERF401 - each counts as it comes
 
         watcher = asyncio.create_task(watch())
-        await eventually(lambda: _true(statuses == [SERVING]))
+        await eventually(lambda: statuses == [SERVING], timeout=10)
         await asyncio.wait_for(app.stop(), timeout=15)
         with pytest.raises(GRPCError) as ended:
             await asyncio.wait_for(watcher, timeout=15)
@@ -171,7 +171,3 @@ async def test_an_open_health_watch_does_not_hold_the_stop() -> None:
 
 async def _is(value: Any, expected: int) -> bool:
     return bool(await value == expected)
-
-
-async def _true(value: bool) -> bool:
-    return value
