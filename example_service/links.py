@@ -43,6 +43,26 @@ _CODE = re.compile(r"[A-Za-z0-9]{1,16}")
 _ATTEMPTS = 5  # 62**7 codes: a collision is rare, five in a row means something else is wrong
 
 
+# Up to the last "@": a password may hold "@" or "/" unencoded, and showing a bit more
+# masked than needed is the safe side.
+_CREDENTIALS = re.compile(r"//.*@", re.DOTALL)
+_SHOWN_LENGTH = 60
+
+
+def _shown(value: object) -> str:
+    """``value`` as an error message may show it: credentials masked, long URLs cut short.
+
+    The 400 body goes back to the caller, but the line also reaches logs and traces, and a
+    URL's ``user:password@`` part is a secret whatever else is wrong with the URL.
+    """
+    if not isinstance(value, str):
+        return type(value).__name__
+    text = _CREDENTIALS.sub("//***@", value)
+    if len(text) > _SHOWN_LENGTH:
+        text = text[: _SHOWN_LENGTH - 3] + "..."
+    return repr(text)
+
+
 class InvalidUrlError(ValueError):
     """The URL to shorten is not an absolute ``http``/``https`` URL the service accepts."""
 
@@ -79,23 +99,31 @@ def check_url(url: object) -> str:
             control characters or non-ASCII ones, not ``http``/``https``, or without a host.
     """
     if not isinstance(url, str) or not url:
-        raise InvalidUrlError("url: must be a non-empty string")
+        raise InvalidUrlError(f"url: must be a non-empty string (got {_shown(url)})")
     if len(url) > MAX_URL_LENGTH:
-        raise InvalidUrlError(f"url: must be at most {MAX_URL_LENGTH} characters")
+        raise InvalidUrlError(
+            f"url: must be at most {MAX_URL_LENGTH} characters (got {len(url)} characters)"
+        )
     if not url.isascii():
-        raise InvalidUrlError("url: must be ASCII (percent-encode other characters)")
+        raise InvalidUrlError(
+            f"url: must be ASCII; percent-encode other characters (got {_shown(url)})"
+        )
     if any(ch.isspace() or not ch.isprintable() for ch in url):
-        raise InvalidUrlError("url: must not contain whitespace or control characters")
+        raise InvalidUrlError(
+            f"url: must not contain whitespace or control characters (got {_shown(url)})"
+        )
     try:
         parts = urlsplit(url)
         host = parts.hostname
         _ = parts.port  # raises on a port that is not a number in range
     except ValueError:
-        raise InvalidUrlError("url: is not a valid URL") from None
+        raise InvalidUrlError(f"url: is not a valid URL (got {_shown(url)})") from None
     if parts.scheme not in {"http", "https"}:
-        raise InvalidUrlError("url: must start with http:// or https://")
+        raise InvalidUrlError(f"url: must start with http:// or https:// (got {_shown(url)})")
     if not host:
-        raise InvalidUrlError("url: must name a host, e.g. https://example.com/page")
+        raise InvalidUrlError(
+            f"url: must name a host, e.g. https://example.com/page (got {_shown(url)})"
+        )
     return url
 
 

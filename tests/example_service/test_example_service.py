@@ -88,6 +88,23 @@ def test_urls_the_service_refuses_say_why(url: str, reason: str) -> None:
         check_url(url)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://user:hunter2@example.com/x",
+        "https://user:hun@ter2@exa mple.com/",
+        "https://user:hun/ter2@@",
+        "ftp://u:hunter2@example.com/" + "a" * 100,
+    ],
+)
+def test_a_refused_url_is_shown_without_its_credentials(url: str) -> None:
+    with pytest.raises(InvalidUrlError) as error:
+        check_url(url)
+    assert "(got " in str(error.value)
+    assert "hunter2" not in str(error.value)
+    assert "ter2" not in str(error.value)
+
+
 def test_http_and_https_urls_are_accepted() -> None:
     for url in ("http://localhost:8080/a?b=c#d", "https://example.com"):
         assert check_url(url) == url
