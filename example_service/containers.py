@@ -135,7 +135,8 @@ class Container(containers.DeclarativeContainer):
     )
 
     # The two front ends over the same Links service.
-    web_app = providers.Singleton(build_app, links)
+    # With tracing on (its value is then the provider), Litestar's server spans too.
+    web_app = providers.Singleton(build_app, links, tracer_provider=tracing)
     http = Component(
         http_server,
         web_app,
