@@ -12,8 +12,8 @@ Six parts, every A/B pair interleaved (A, B, B, A, ...) in one run, medians repo
   ``KitMetrics.watch_scheduler(scheduler)``; the scrape of the 10,000 jobs is timed after the
   window). ``--baseline DIR`` adds ``baseline``: the ``bare`` child of another tree
   (``DIR/benchmarks/metrics.py`` with ``DIR/src`` first on the path, e.g. a ``git archive``
-  of the commit before a change), to see what the scheduler's own bookkeeping costs.
-  Target: metrics <= 1.2x bare.
+  of the commit before a change), to see what the scheduler's own bookkeeping costs;
+  ``--variants bare,baseline`` runs only those. Target: metrics <= 1.2x bare.
 * ``scrape``: one ``/metrics`` with 50 routes x 10 status codes of
   ``http_server_request_duration_seconds`` (500 histogram series) plus the lifecycle, job and
   leader series of a small application: ``KitMetrics.exposition()`` in-process,
@@ -163,10 +163,14 @@ def _realtime() -> None:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
 
 
-def run_scheduler(reps: int, baseline: Path | None = None) -> dict[str, Any]:
+def run_scheduler(
+    reps: int, baseline: Path | None = None, only: Sequence[str] = ()
+) -> dict[str, Any]:
     variants: tuple[str, ...] = ("bare", "noop", "metrics")
     if baseline is not None:
         variants = ("baseline", *variants)
+    if only:
+        variants = tuple(v for v in variants if v in only)
     results: dict[str, list[float]] = {v: [] for v in variants}
     scrapes: list[float] = []
     stats_ms: list[float] = []
@@ -198,19 +202,20 @@ def run_scheduler(reps: int, baseline: Path | None = None) -> dict[str, Any]:
                 lines = figures["scrape_lines"]
             log(f"scheduler {variant} rep {rep}: {figures}")
     medians = {v: statistics.median(xs) for v, xs in results.items()}
-    summary = {
-        "runs": results,
-        "median": medians,
-        "metrics_vs_bare": medians["metrics"] / medians["bare"],
-        "noop_vs_bare": medians["noop"] / medians["bare"],
-        "scrape_10k_jobs_ms": statistics.median(scrapes),
-        "scrape_10k_jobs_all_ms": scrapes,
-        "stats_10k_jobs_ms": statistics.median(stats_ms),
-        "scrape_10k_jobs_lines": lines,
-    }
-    if baseline is not None:
-        summary["bare_vs_baseline"] = medians["bare"] / medians["baseline"]
-        summary["metrics_vs_baseline"] = medians["metrics"] / medians["baseline"]
+    summary: dict[str, Any] = {"runs": results, "median": medians}
+    for a, b in (
+        ("metrics", "bare"),
+        ("noop", "bare"),
+        ("bare", "baseline"),
+        ("metrics", "baseline"),
+    ):
+        if a in medians and b in medians:
+            summary[f"{a}_vs_{b}"] = medians[a] / medians[b]
+    if scrapes:
+        summary["scrape_10k_jobs_ms"] = statistics.median(scrapes)
+        summary["scrape_10k_jobs_all_ms"] = scrapes
+        summary["stats_10k_jobs_ms"] = statistics.median(stats_ms)
+        summary["scrape_10k_jobs_lines"] = lines
     return summary
 
 
@@ -614,7 +619,27 @@ async def run_grpc_inprocess(reps: int, n: int = 1_000) -> dict[str, Any]:
 # -- driver -------------------------------------------------------------------------------
 
 
-def run_parts(parts: Sequence[str], reps: int, baseline: Path | None = None) -> dict[str, Any]:
+def scheduler_summary(sched: dict[str, Any]) -> dict[str, Any]:
+    """The scheduler part's keys of the final JSON line."""
+    summary: dict[str, Any] = {"scheduler_cpu_ms_per_1k": sched["median"]}
+    for key, name in (
+        ("metrics_vs_bare", "scheduler_ratio"),
+        ("noop_vs_bare", "scheduler_noop_ratio"),
+        ("bare_vs_baseline", "scheduler_bare_vs_baseline"),
+        ("metrics_vs_baseline", "scheduler_metrics_vs_baseline"),
+        ("scrape_10k_jobs_ms", "scheduler_scrape_10k_jobs_ms"),
+    ):
+        if key in sched:
+            summary[name] = sched[key]
+    return summary
+
+
+def run_parts(
+    parts: Sequence[str],
+    reps: int,
+    baseline: Path | None = None,
+    variants: Sequence[str] = (),
+) -> dict[str, Any]:
     summary: dict[str, Any] = {"benchmark": "metrics"}
     log(f"python {sys.version.split()[0]}, cores {os.cpu_count()}, load {os.getloadavg()}")
     if "scrape" in parts:
@@ -623,15 +648,9 @@ def run_parts(parts: Sequence[str], reps: int, baseline: Path | None = None) -> 
         summary["scrape_ms"] = scrape["exporter_ms"]
         summary["scrape_exposition_ms"] = scrape["exposition_ms"]
     if "scheduler" in parts:
-        sched = run_scheduler(reps, baseline)
+        sched = run_scheduler(reps, baseline, variants)
         print(f"scheduler: {json.dumps(sched)}")
-        summary["scheduler_ratio"] = sched["metrics_vs_bare"]
-        summary["scheduler_noop_ratio"] = sched["noop_vs_bare"]
-        summary["scheduler_cpu_ms_per_1k"] = sched["median"]
-        summary["scheduler_scrape_10k_jobs_ms"] = sched["scrape_10k_jobs_ms"]
-        if baseline is not None:
-            summary["scheduler_bare_vs_baseline"] = sched["bare_vs_baseline"]
-            summary["scheduler_metrics_vs_baseline"] = sched["metrics_vs_baseline"]
+        summary.update(scheduler_summary(sched))
     if "asgi" in parts:
         inproc = asyncio.run(run_asgi(reps))
         print(f"http in-process: {json.dumps(inproc)}")
@@ -669,6 +688,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--parts", default="scheduler,scrape,asgi,grpc-inproc,http,grpc")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--baseline", type=Path, default=None)
+    parser.add_argument("--variants", default="", help="scheduler variants to run (default all)")
     parser.add_argument("--child-scheduler", default=None)
     parser.add_argument("--serve-http", default=None)
     parser.add_argument("--serve-grpc", default=None)
@@ -684,7 +704,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve_grpc(args.serve_grpc, args.port)
         return 0
 
-    summary = run_parts(args.parts.split(","), args.reps, args.baseline)
+    variants = [v for v in args.variants.split(",") if v]
+    summary = run_parts(args.parts.split(","), args.reps, args.baseline, variants)
     upper = {"scheduler_ratio", "scrape_ms"}
     summary["missed_targets"] = [
         key
