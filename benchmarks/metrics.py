@@ -188,7 +188,7 @@ def run_scheduler(
         order = variants if rep % 2 == 0 else tuple(reversed(variants))
         for variant in order:
             env = None
-            command = [sys.executable, str(HERE), "--child-scheduler", variant]
+            command = [sys.executable, "-P", str(HERE), "--child-scheduler", variant]
             if variant == "baseline":
                 assert baseline is not None
                 script = baseline / "benchmarks" / "metrics.py"
@@ -447,7 +447,7 @@ def server(kind: str, variant: str) -> Iterator[tuple[int, int]]:
     port = free_port()
     prefix = ["taskset", "-c", "0"] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
     proc = subprocess.Popen(
-        [*prefix, sys.executable, str(HERE), f"--serve-{kind}", variant, "--port", str(port)],
+        [*prefix, sys.executable, "-P", str(HERE), f"--serve-{kind}", variant, "--port", str(port)],
         stdout=subprocess.PIPE,
         text=True,
     )
