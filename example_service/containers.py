@@ -17,7 +17,13 @@ from service_pkg.app import Runtime
 from service_pkg.clock import SystemClock
 from service_pkg.grpc import GrpcServerConfig, grpc_server
 from service_pkg.http import HttpServerConfig, http_server
-from service_pkg.metrics import METRICS_PRIORITY, election_metrics, metrics, pool_metrics
+from service_pkg.metrics import (
+    METRICS_PRIORITY,
+    election_metrics,
+    metrics,
+    pool_metrics,
+    scheduler_metrics,
+)
 from service_pkg.migrations import schema_migrations
 from service_pkg.postgres import postgres_engine
 from service_pkg.scheduler import Every, JobConfig, SchedulerConfig, scheduler
@@ -122,9 +128,15 @@ class Container(containers.DeclarativeContainer):
         leader=election,
         priority=Priority.HIGH,
     )
+    # Its job series, read from the scheduler's own counters at every scrape (no event per
+    # run); gated as the scheduler it reads, whose figures it keeps across restarts.
+    job_metrics = Component(
+        scheduler_metrics, metrics, jobs, leader=election, priority=Priority.HIGH
+    )
 
     # The two front ends over the same Links service.
-    web_app = providers.Singleton(build_app, links)
+    # With tracing on (its value is then the provider), Litestar's server spans too.
+    web_app = providers.Singleton(build_app, links, tracer_provider=tracing)
     http = Component(
         http_server,
         web_app,

@@ -2,11 +2,13 @@
 
 The kit's layer around the app answers ``/livez``, ``/readyz`` and ``/healthz`` and binds the
 correlation id; Litestar serves the OpenAPI schema at ``/schema`` (``/schema/openapi.json``).
+With tracing on, Litestar's OpenTelemetry plugin (``service_pkg.tracing.litestar_tracing``)
+opens a server span per request, named after the route template.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 from litestar import Litestar, Response, get, post
@@ -19,6 +21,10 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_307_TEMPORARY_REDIRECT
 from service_pkg.http import HttpPlugin
 
 from example_service.links import MAX_URL_LENGTH, InvalidUrlError, LinkNotFoundError, Links
+
+if TYPE_CHECKING:
+    from litestar.plugins import PluginProtocol
+    from opentelemetry.trace import TracerProvider
 
 __all__ = ("CreateLink", "LinkBody", "LinkStats", "build_app")
 
@@ -90,17 +96,30 @@ async def link_stats(code: FromPath[str], links: NamedDependency[Links]) -> Link
     return LinkStats(code=code, clicks=clicks)
 
 
-def build_app(links: Links, *, debug: bool = False) -> Litestar:
-    """The Litestar app over ``links``: ``web_app = providers.Singleton(build_app, links)``."""
+def build_app(
+    links: Links, *, debug: bool = False, tracer_provider: TracerProvider | None = None
+) -> Litestar:
+    """The Litestar app over ``links``: ``web_app = providers.Singleton(build_app, links)``.
+
+    ``tracer_provider``: the provider of the ``tracing`` component when tracing is on (its
+    value; ``None`` when off). Then every request gets an HTTP server span, the parent of
+    whatever the handler calls (an outbound gRPC call's client span, through the kit's
+    instrumented channel); off, nothing of OpenTelemetry is imported.
+    """
 
     def get_links() -> Links:
         return links
 
     dependencies: dict[str, Any] = {"links": Provide(get_links, sync_to_thread=False)}
+    plugins: list[PluginProtocol] = [HttpPlugin()]
+    if tracer_provider is not None:
+        from service_pkg.tracing import litestar_tracing  # noqa: PLC0415 - the tracing extra
+
+        plugins.extend(litestar_tracing(tracer_provider=tracer_provider))
     return Litestar(
         [create_link, follow_link, link_stats],
         dependencies=dependencies,
         openapi_config=OpenAPIConfig(title="example-service links", version="1.0.0"),
-        plugins=[HttpPlugin()],
+        plugins=plugins,
         debug=debug,
     )

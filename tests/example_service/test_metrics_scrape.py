@@ -9,22 +9,35 @@ container so it publishes on the application's event bus.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import subprocess
+import sys
+import textwrap
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 from dependency_injector import providers
-from opentelemetry.sdk.trace import TracerProvider
+from grpclib.client import Channel
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from prometheus_client.parser import text_string_to_metric_families
 from service_pkg import Component
+from service_pkg.grpc import GrpcChannelConfig, grpc_channel
 from service_pkg.testing import ManualElection, eventually, manual_election
+from service_pkg.tracing import instrument_grpc_channel
 
 from example_service.containers import create_app
+from example_service.http_api import build_app
+from example_service.links import Links
+from example_service.proto.links.v1 import LinksStub, StatsRequest
 from example_service.settings import Settings
-from tests.example_service.flow import create_resolve_click_count
+from tests.example_service.flow import create, create_resolve_click_count
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -182,9 +195,118 @@ async def test_with_a_tracer_provider_lifecycle_jobs_and_rpcs_are_traced(
         await create_resolve_click_count(container.http().address, container.grpc().port, clicks=1)
     names = {span.name for span in spans.get_finished_spans()}
     assert {"application start", "start http", "job rollup", "application stop"} <= names
+    assert {"POST /links", "GET /{code}", "GET /links/{code}/stats"} <= names  # Litestar
     assert {"links.v1.Links/Resolve", "links.v1.Links/Stats"} <= names
     rpc = next(s for s in spans.get_finished_spans() if s.name == "links.v1.Links/Resolve")
     assert rpc.kind is SpanKind.SERVER
+
+
+class ClicksOverGrpc(Links):
+    """Links whose click counts the HTTP handler asks of the example's own gRPC API.
+
+    A test double for an HTTP handler that calls another service: ``clicks`` goes out through
+    the kit's outbound client (``grpc_channel`` with the tracing listener), set in ``channel``
+    once the servers are up.
+    """
+
+    channel: Channel | None = None
+
+    async def clicks(self, code: str) -> int:
+        assert self.channel is not None
+        return (await LinksStub(self.channel).stats(StatsRequest(code=code))).clicks
+
+
+async def test_an_http_request_is_the_parent_of_the_grpc_call_it_makes(
+    embedded: Settings,
+) -> None:
+    """HTTP server span → gRPC client span → gRPC server span, under the caller's traceparent."""
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    app, container = create_app(embedded, install_signals=False)
+    container.tracer_provider.override(providers.Object(provider))
+    relay = providers.Singleton(ClicksOverGrpc, container.sessions)
+    container.web_app.override(
+        providers.Singleton(build_app, relay, tracer_provider=container.tracing)
+    )
+    caller = provider.get_tracer("caller").start_span("caller")
+    headers: dict[str, str] = {}
+    propagate.inject(headers, context=trace.set_span_in_context(caller))
+    hook = functools.partial(instrument_grpc_channel, tracer_provider=provider)
+    async with app:
+        config = GrpcChannelConfig(port=container.grpc().port)
+        outbound = contextlib.asynccontextmanager(grpc_channel)
+        async with outbound(config, instrument=[hook]) as channel:
+            relay().channel = channel
+            async with httpx.AsyncClient(base_url=container.http().address) as client:
+                code = await create(client, "https://example.com/traced")
+                response = await client.get(f"/links/{code}/stats", headers=headers)
+    caller.end()
+    assert response.status_code == 200, response.text
+    finished = spans.get_finished_spans()
+
+    def one(name: str, kind: SpanKind) -> ReadableSpan:
+        (span,) = [s for s in finished if s.name == name and s.kind is kind]
+        return span
+
+    http = one("GET /links/{code}/stats", SpanKind.SERVER)
+    client_span = one("links.v1.Links/Stats", SpanKind.CLIENT)
+    server_span = one("links.v1.Links/Stats", SpanKind.SERVER)
+    assert http.parent is not None
+    assert http.parent.span_id == caller.get_span_context().span_id
+    assert client_span.parent is not None
+    assert client_span.parent.span_id == http.context.span_id
+    assert server_span.parent is not None
+    assert server_span.parent.span_id == client_span.context.span_id
+    trace_ids = {s.context.trace_id for s in (http, client_span, server_span)}
+    assert trace_ids == {caller.get_span_context().trace_id}
+    assert one("POST /links", SpanKind.SERVER).parent is None  # no traceparent: a new trace
+
+
+# A fresh interpreter where importing OpenTelemetry fails, as without the tracing extra.
+WITHOUT_OPENTELEMETRY = textwrap.dedent(
+    """
+    import asyncio, importlib.abc, sys
+
+    class Absent(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "opentelemetry":
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, Absent())
+    from example_service.containers import create_app
+    from example_service.settings import load_settings
+
+    settings = load_settings(database_url=sys.argv[1], http_port=0, grpc_port=0, drain_delay=0)
+
+    async def main():
+        app, container = create_app(settings, install_signals=False)
+        async with app:
+            assert container.tracing() is None
+            container.web_app()
+
+    asyncio.run(main())
+    assert not [m for m in sys.modules if m.split(".")[0] == "opentelemetry"]
+    print("ok")
+    """
+)
+
+
+def test_with_tracing_off_the_example_runs_without_opentelemetry(tmp_path: Path) -> None:
+    """The HTTP app, the gRPC server and the tracing component import none of it when off."""
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_OPENTELEMETRY, f"sqlite+aiosqlite:///{tmp_path / 'l.db'}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=root,
+        env={"PYTHONPATH": str(root)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
 
 
 async def test_tracing_is_off_by_default(embedded: Settings) -> None:

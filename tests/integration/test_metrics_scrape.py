@@ -18,6 +18,7 @@ from service_pkg.metrics import (
     MetricsExporter,
     metrics,
     metrics_exporter,
+    scheduler_metrics,
 )
 from service_pkg.scheduler import Every, JobConfig, RunContext, SchedulerConfig, scheduler
 from service_pkg.testing import ManualElection, manual_election
@@ -38,6 +39,7 @@ class Container(containers.DeclarativeContainer):
     exporter = Component(metrics_exporter, metrics, ExporterConfig(host="127.0.0.1", port=0))
     vote = Component(manual_election)
     jobs = Component(scheduler, SchedulerConfig(name="main"), JOBS, vote, leader=vote)
+    job_metrics = Component(scheduler_metrics, metrics, jobs, leader=vote)
 
 
 async def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -2,7 +2,8 @@
 
 One :class:`KitMetrics` (a private ``prometheus_client`` registry and the kit's
 instruments) per application, built by the ``metrics`` component, which subscribes to the
-runtime's event stream: lifecycle, health, leadership and scheduler metrics come from events;
+runtime's event stream: lifecycle, health and leadership metrics come from events; the job
+series (counters and histograms the scheduler keeps itself, :func:`scheduler_metrics`) and
 gauges of current state (pools, is-leader, epoch) are read at scrape time. The server edges
 are wrappers: :class:`HttpMetricsMiddleware` (plain ASGI) and :func:`instrument_grpc_server`
 (grpclib listeners). ``/metrics`` is served by :func:`metrics_asgi_app` inside an HTTP server,
@@ -14,6 +15,8 @@ or by the standalone :func:`metrics_exporter` component.
         runtime = providers.Dependency(instance_of=Runtime)
         metrics = Component(metrics, runtime, priority=METRICS_PRIORITY)
         exporter = Component(metrics_exporter, metrics, ExporterConfig(port=9464))
+        jobs = Component(scheduler, SchedulerConfig(name="jobs"), [...])
+        job_metrics = Component(scheduler_metrics, metrics, jobs)
 
 The metric table is in ``docs/observability.md``.
 

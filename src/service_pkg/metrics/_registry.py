@@ -14,9 +14,9 @@ from prometheus_client.registry import Collector
 
 from service_pkg.exceptions import ConfigError
 from service_pkg.metrics._aggregate import FastFamilies, HistogramFamily, ValueFamily, rendering
-from service_pkg.metrics._events import NOT_JOB_RUNS, PREFIX, EventRecorder
-from service_pkg.metrics._jobs import JobStats
+from service_pkg.metrics._events import KINDS, PREFIX, EventRecorder
 from service_pkg.metrics._stats_families import SchedulerFamilies
+from service_pkg.scheduler import DEFAULT_JOB_BUCKETS
 
 log = logging.getLogger("service_pkg.metrics")
 
@@ -59,7 +59,6 @@ class _Stream(Protocol):
 
 
 _FAST_BUCKETS: tuple[float, ...] = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
-_SLOW_BUCKETS: tuple[float, ...] = (0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
 def _buckets(field: str, value: object) -> tuple[float, ...]:
@@ -89,25 +88,18 @@ class MetricsConfig:
 
     request_buckets: tuple[float, ...] = DEFAULT_BUCKETS
     """HTTP request and gRPC call durations (the semconv advisory buckets)."""
-    job_buckets: tuple[float, ...] = _SLOW_BUCKETS
-    """Scheduler run durations and lateness, component start and stop durations."""
+    job_buckets: tuple[float, ...] = DEFAULT_JOB_BUCKETS
+    """Component start and stop durations. The job histograms are bucketed by the scheduler
+    itself, which counts them: ``SchedulerConfig(job_buckets=...)`` (same default)."""
     fast_buckets: tuple[float, ...] = _FAST_BUCKETS
     """Election renew latency and health-check durations."""
     margin_buckets: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 30.0)
     """What was left of the lease deadline when a renewal answered."""
-    job_events: bool = True
-    """Job-run metrics from the ``JobRun`` events (histograms, about 2 µs per run with the
-    event). ``False``: not subscribed to job runs, so the scheduler builds no event per run;
-    the job series then come from :func:`~service_pkg.metrics.scheduler_metrics` at scrape
-    time (counters exact, durations as count / sum / max, no buckets)."""
 
     def __post_init__(self) -> None:
         """Validate the buckets."""
         for name in ("request_buckets", "job_buckets", "fast_buckets", "margin_buckets"):
             _buckets(name, getattr(self, name))
-        flag: object = self.job_events
-        if not isinstance(flag, bool):
-            raise ConfigError("job_events", flag, "must be a bool")
 
 
 class _Live(Collector):
@@ -153,11 +145,12 @@ class KitMetrics:
 
     Build one per application (the ``metrics`` component does); two applications in one
     process never share series. The lifecycle, health and leader instruments are plain
-    ``prometheus_client`` objects; the hot ones (job runs, HTTP requests, RPCs) are kept by
-    hand (:attr:`fast`) and render themselves. All are collectors of :attr:`registry`, where
-    service code may add its own. :meth:`observe` is the event-stream subscriber;
-    :meth:`add_source` registers a scrape-time gauge source (pools, elections) and returns
-    its removal handle; a source that raises is logged and left out of that scrape.
+    ``prometheus_client`` objects; the hot ones (HTTP requests, RPCs) are kept by hand
+    (:attr:`fast`) and render themselves, as the job series do, read from the schedulers
+    handed to :meth:`watch_scheduler`. All are collectors of :attr:`registry`, where service
+    code may add its own. :meth:`observe` is the event-stream subscriber; :meth:`add_source`
+    registers a scrape-time gauge source (pools, elections) and returns its removal handle; a
+    source that raises is logged and left out of that scrape.
 
     It owns nothing to close: dropping it is enough.
 
@@ -281,16 +274,11 @@ class KitMetrics:
             ("component",),
             registry=r,
         )
-        # Hot paths, kept by hand (_aggregate.py): job runs, HTTP requests, RPCs.
+        # Hot paths, kept by hand (_aggregate.py): HTTP requests, RPCs; and the job series,
+        # read from the schedulers' stats at scrape time (no event per run).
         self.fast = FastFamilies()
-        # Without job events the job families are not registered: scheduler_metrics provides
-        # them (with the same names) from the scheduler's stats.
-        self.jobs = JobStats(
-            PREFIX, c.job_buckets, c.job_buckets, self.fast if c.job_events else FastFamilies()
-        )
         self.scheduler_stats = SchedulerFamilies(PREFIX)
-        if not c.job_events:
-            self.fast.groups.append(self.scheduler_stats)
+        self.fast.groups.append(self.scheduler_stats)
         # edges (OTel semantic-convention names)
         self.http_duration = HistogramFamily(
             "http_server_request_duration_seconds",
@@ -344,14 +332,25 @@ class KitMetrics:
     def subscribe_to(self, stream: _Stream) -> Callable[[], None]:
         """Subscribe :meth:`observe` to ``stream`` (a Runtime, an Application, an EventBus).
 
-        Returns the unsubscribe handle. One subscription for every kind: on the scheduler's
-        hot path a dispatch by type costs less than a second subscription's filter. With
-        ``MetricsConfig(job_events=False)`` the subscription names every kind but ``JobRun``,
-        so nobody makes the scheduler build its per-run event for metrics.
+        Returns the unsubscribe handle. The subscription names the kinds the recorder handles,
+        which ``JobRun`` is not: the metrics never make the scheduler build its per-run event
+        (the job series come from :meth:`watch_scheduler`).
         """
-        if self.config.job_events:
-            return stream.subscribe(self._recorder)
-        return stream.subscribe(self._recorder, *NOT_JOB_RUNS)
+        return stream.subscribe(self._recorder, *KINDS)
+
+    def watch_scheduler(self, scheduler: object) -> Callable[[], None]:
+        """Read the job series from ``scheduler.stats()`` at every scrape; returns the undo.
+
+        The undo (idempotent) keeps the scheduler's figures: it is read until it has stopped,
+        then its counts stay, and a later scheduler of the same name counts on from them.
+
+        Raises:
+            ConfigError: ``scheduler`` has no ``stats()``.
+        """
+        read = getattr(scheduler, "stats", None)
+        if not callable(read):
+            raise ConfigError("scheduler", type(scheduler).__name__, "must be a Scheduler")
+        return self.scheduler_stats.add(read)
 
     def seed(self, state: RunState, *, ready: bool) -> None:
         """Set the application gauges to what the runtime says now (before any event)."""

@@ -1,10 +1,9 @@
-"""``scheduler_metrics``: job series read at scrape time from ``Scheduler.stats()``."""
+"""``scheduler_metrics``: a scheduler's job series, read at scrape time from its stats."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
-from service_pkg.exceptions import ConfigError
 from service_pkg.metrics._registry import KitMetrics
 
 __all__ = ("scheduler_metrics",)
@@ -13,29 +12,25 @@ __all__ = ("scheduler_metrics",)
 async def scheduler_metrics(
     kit: KitMetrics, scheduler: object
 ) -> AsyncGenerator[KitMetrics, object]:
-    """Component factory: a scheduler's job series from its ``stats()`` at every scrape.
+    """Component factory: the job series of a scheduler, from ``Scheduler.stats()``.
 
-    ``Component(scheduler_metrics, metrics, jobs)`` with
-    ``Component(metrics, runtime, MetricsConfig(job_events=False), ...)``: the metrics then
-    do not subscribe to job runs, so the scheduler builds no event per run and pays nothing
-    for metrics (the event-based series cost about 2 µs per run, see docs/performance.md).
-    The price: durations and lateness are count / sum / max, without histogram buckets, and
-    a scrape copies every job's counters (``Scheduler.stats()``). Stop removes the reader.
+    ``Component(scheduler_metrics, metrics, jobs)`` (with ``leader=election`` too when
+    ``jobs`` is leader-gated, as a component using a gated one must be). Its value is ``kit``.
+    At every scrape: ``service_pkg_job_runs_total`` by outcome and the
+    ``service_pkg_job_duration_seconds`` / ``service_pkg_job_lateness_seconds`` histograms,
+    from the counters and bucket counts the scheduler keeps anyway (its
+    ``SchedulerConfig.job_buckets``), so a run pays nothing for metrics: no ``JobRun`` event
+    is built for them.
+
+    Start registers the reader; stop removes it but keeps the figures: the stopping
+    scheduler is read until it has stopped (runs cancelled by its stop are counted), and a
+    new scheduler of the same name, such as the gated group started again on ``TAKEN``,
+    counts on from them.
 
     Raises:
-        ConfigError: ``kit`` records job runs from events (the series would clash), or
-            ``scheduler`` has no ``stats()``.
+        ConfigError: ``scheduler`` has no ``stats()``.
     """
-    if kit.config.job_events:
-        raise ConfigError(
-            "job_events",
-            kit.config.job_events,
-            "scheduler_metrics needs Component(metrics, runtime, MetricsConfig(job_events=False))",
-        )
-    read = getattr(scheduler, "stats", None)
-    if not callable(read):
-        raise ConfigError("scheduler", type(scheduler).__name__, "must be a Scheduler")
-    remove = kit.scheduler_stats.add(read)
+    remove = kit.watch_scheduler(scheduler)
     try:
         yield kit
     finally:

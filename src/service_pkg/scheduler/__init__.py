@@ -38,6 +38,7 @@ Go → Python:
 """
 
 from service_pkg.scheduler._component import scheduler as scheduler
+from service_pkg.scheduler._config import DEFAULT_JOB_BUCKETS as DEFAULT_JOB_BUCKETS
 from service_pkg.scheduler._config import JobConfig as JobConfig
 from service_pkg.scheduler._config import JobFunc as JobFunc
 from service_pkg.scheduler._config import OverlapPolicy as OverlapPolicy
@@ -56,6 +57,7 @@ from service_pkg.scheduler._triggers import Every as Every
 from service_pkg.scheduler._triggers import Once as Once
 
 __all__ = (
+    "DEFAULT_JOB_BUCKETS",
     "Cron",
     "Every",
     "JobConfig",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from service_pkg.scheduler._stats import RunContext
 from service_pkg.scheduler._triggers import Cron, Every, Once
 
 __all__ = (
+    "DEFAULT_JOB_BUCKETS",
     "JobConfig",
     "JobFunc",
     "OverlapPolicy",
@@ -26,6 +28,22 @@ JobFunc = Callable[[RunContext], Awaitable[object]]
 
 Trigger = Every | Cron | Once
 """When a job runs: a fixed interval, a cron spec, or once."""
+
+DEFAULT_JOB_BUCKETS: tuple[float, ...] = (
+    0.01,
+    0.05,
+    0.1,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+)
+"""Seconds: the default bounds a scheduler counts run durations and lateness in (the job
+histograms of ``service_pkg.metrics``)."""
 
 
 class StopMode(enum.IntEnum):
@@ -135,6 +153,8 @@ class SchedulerConfig:
         ConfigError: a field is invalid; ``.field`` names it.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       ``job_buckets``.
     """
 
     name: str = "scheduler"
@@ -149,6 +169,12 @@ class SchedulerConfig:
     """Seconds a cancelled run may take to end before the stop reports it abandoned. A stop
     returns within ``stop_timeout + cancel_timeout`` (``cancel_timeout`` when no
     ``GRACEFUL`` run is in progress); keep that below the component's ``stop_timeout``."""
+    job_buckets: tuple[float, ...] = DEFAULT_JOB_BUCKETS
+    """Bucket bounds (seconds, strictly increasing) of the histograms the scheduler keeps of
+    every job's durations and lateness (``Timing.buckets`` in :meth:`Scheduler.stats`);
+    ``service_pkg.metrics`` exposes them as ``service_pkg_job_duration_seconds`` and
+    ``service_pkg_job_lateness_seconds``. A run pays one bisection of this tuple per figure,
+    so keep it short."""
 
     def __post_init__(self) -> None:
         """Check every field; raise :class:`ConfigError` naming the first bad one."""
@@ -161,6 +187,22 @@ class SchedulerConfig:
         object.__setattr__(self, "stop_timeout", seconds("stop_timeout", self.stop_timeout))
         cancel = seconds("cancel_timeout", self.cancel_timeout)
         object.__setattr__(self, "cancel_timeout", cancel)
+        object.__setattr__(self, "job_buckets", _check_buckets("job_buckets", self.job_buckets))
+
+
+def _check_buckets(field: str, value: object) -> tuple[float, ...]:
+    if not isinstance(value, tuple) or not value:
+        raise ConfigError(field, value, "must be a non-empty tuple of seconds")
+    for bound in value:
+        if (
+            isinstance(bound, bool)
+            or not isinstance(bound, int | float)
+            or not math.isfinite(bound)
+        ):
+            raise ConfigError(field, value, "every bucket must be a finite number of seconds")
+    if list(value) != sorted(set(value)):
+        raise ConfigError(field, value, "buckets must be strictly increasing")
+    return tuple(float(b) for b in value)
 
 
 def _check_func(func: object) -> None:

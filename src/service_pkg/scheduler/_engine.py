@@ -11,6 +11,9 @@ Every slot that comes due while the engine runs ends in exactly one
 :class:`~service_pkg.events.JobRun` on the scheduler's bus. Each emission point first reads
 ``events.wants(JobRun)``, so while nobody listens to job runs a run pays that one set lookup
 and builds nothing (the application's own lifecycle log listens to component events only).
+The per-job counters and histograms (``JobState``) are kept whatever listens: the metrics
+read them from ``Scheduler.stats()`` instead of taking an event per run, which costs about
+a quarter of a run (docs/observability.md, "Jobs").
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from service_pkg.clock import Clock, SystemClock
 from service_pkg.events import EventBus, JobOutcome, JobRun
 from service_pkg.leader import LeaderElection
 from service_pkg.scheduler._config import OverlapPolicy, SchedulerConfig, StopMode
-from service_pkg.scheduler._job import JobState
+from service_pkg.scheduler._job import JobState, Tally
 from service_pkg.scheduler._stats import RunContext, StopReport
 
 __all__ = ("CHUNK", "Engine", "log")
@@ -51,6 +54,7 @@ _new_tuple = tuple.__new__
 # Module globals: reading an enum member through its class costs a metaclass lookup per run.
 _OK = JobOutcome.OK
 _FAILED = JobOutcome.FAILED
+_TIMED_OUT = JobOutcome.TIMED_OUT
 _CANCELLED = JobOutcome.CANCELLED
 
 
@@ -322,6 +326,7 @@ class Engine:
         scope: asyncio.Timeout | None = None
         cancelled = False
         outcome = _OK
+        tally = job.dur_ok  # the duration histogram of the run's outcome
         error: BaseException | None = None
         try:
             ctx = self._begin(job, scheduled)
@@ -339,21 +344,22 @@ class Engine:
                     await job.func(ctx)
         except TimeoutError as exc:
             outcome, error = self._timed_out(job, scope, exc), exc
+            tally = job.dur_timed_out if outcome is _TIMED_OUT else job.dur_failed
         except asyncio.CancelledError:
             cancelled = True
-            outcome = _CANCELLED
+            outcome, tally = _CANCELLED, job.dur_cancelled
             job.cancelled += 1
             log.info("job run cancelled", extra=self._job(job))
             raise
         except Exception as exc:
-            outcome, error = _FAILED, exc
+            outcome, error, tally = _FAILED, exc, job.dur_failed
             job.failed += 1
             log.exception("job run failed", extra=self._job(job))
         else:
             job.succeeded += 1
         finally:
             if ctx is not None:
-                elapsed = self._end(job, ctx)
+                elapsed = self._end(job, ctx, tally)
                 if self._events.wants(JobRun):
                     self._emit(
                         job,
@@ -373,15 +379,15 @@ class Engine:
             log.error(
                 "job run timed out", extra={**self._job(job), "deadline_s": job.config.deadline}
             )
-            return JobOutcome.TIMED_OUT
+            return _TIMED_OUT
         job.failed += 1
         log.error("job run failed", extra=self._job(job), exc_info=exc)
         return JobOutcome.FAILED
 
-    def _end(self, job: JobState, ctx: RunContext) -> float:
+    def _end(self, job: JobState, ctx: RunContext, tally: Tally) -> float:
         job.scope = None
         elapsed = self._now() - ctx.started_at
-        job.record_duration(elapsed)
+        job.record_duration(elapsed, tally)
         if self._debug:
             log.debug(
                 "job run finished",
@@ -455,6 +461,7 @@ class Engine:
     def _unstarted_done(self, task: asyncio.Task[None]) -> None:
         """A run cancelled by the stop before its first step: its body never ran."""
         job = self._runs[task]
+        job.dropped += 1
         if self._events.wants(JobRun):
             self._emit(job, job.scheduled, JobOutcome.CANCELLED)
         self._release(job, started=False, cancelled=True)
@@ -506,13 +513,16 @@ class Engine:
         emit = self._events.wants(JobRun)
         for job, scheduled in self._queue:
             job.waiting = False
+            job.dropped += 1
             if emit:
                 self._emit(job, scheduled, JobOutcome.CANCELLED)
         self._queue.clear()
         # A deferred slot waits for a run that the stop is ending.
         for job in sorted(self._deferred, key=lambda j: j.index):
-            if emit and job.pending is not None:
-                self._emit(job, job.pending, JobOutcome.CANCELLED)
+            if job.pending is not None:
+                job.dropped += 1
+                if emit:
+                    self._emit(job, job.pending, JobOutcome.CANCELLED)
             job.pending = None
         self._deferred.clear()
 

@@ -168,7 +168,7 @@ class Scheduler:
             raise SchedulerRunningError(f"scheduler.add({job.name}): already started", job.name)
         if job.name in self._jobs:
             raise DuplicateJobError(f"scheduler.add({job.name}): job already exists", job.name)
-        self._jobs[job.name] = JobState(job, len(self._jobs))
+        self._jobs[job.name] = JobState(job, len(self._jobs), self._config.job_buckets)
 
     async def start(self) -> None:
         """Start dispatching (Go ``Start``); see the class contract."""
@@ -301,4 +301,5 @@ class Scheduler:
             running=(engine.running if engine is not None else 0) + abandoned,
             waiting=engine.waiting if engine is not None else 0,
             jobs={name: job.snapshot() for name, job in self._jobs.items()},
+            job_buckets=self._config.job_buckets,
         )

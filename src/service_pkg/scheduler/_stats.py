@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from service_pkg.events import JobOutcome
+
 __all__ = ("JobStats", "RunContext", "SchedulerState", "SchedulerStats", "StopReport", "Timing")
 
 
@@ -50,9 +52,19 @@ class RunContext(NamedTuple):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Timing:
-    """Aggregate of one figure (seconds) over a job's runs.
+    """Aggregate of one figure (seconds) over a job's runs, with its histogram.
+
+    ``buckets`` counts the values per bucket of the scheduler's
+    :attr:`~SchedulerConfig.job_buckets` (``SchedulerStats.job_buckets``), not cumulatively:
+    ``buckets[i]`` the values in ``(bounds[i-1], bounds[i]]`` (``buckets[0]``: up to
+    ``bounds[0]``, negative values included), ``buckets[-1]`` the values above the last bound.
+    ``len(buckets) == len(bounds) + 1`` and ``sum(buckets) == count``; a Prometheus histogram
+    is their running sum. The scheduler counts them per run (a bisection of a short tuple),
+    so metrics read histograms from :meth:`Scheduler.stats` without an event per run.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       ``buckets``.
     """
 
     count: int = 0
@@ -63,6 +75,8 @@ class Timing:
     """Largest value seen."""
     last: float = 0.0
     """Value of the latest run."""
+    buckets: tuple[int, ...] = ()
+    """Values per bucket (see above); empty in a ``Timing()`` built by hand."""
 
     @property
     def mean(self) -> float:
@@ -75,10 +89,12 @@ class JobStats:
     """Counters of one job since the scheduler was created (they survive restarts).
 
     Every slot that came due ends in exactly one of: a run (``runs``), ``skipped``,
-    ``missed`` or ``fenced``. Every run that ended ends in exactly one of ``succeeded``,
-    ``failed``, ``timed_out`` or ``cancelled``.
+    ``missed``, ``fenced`` or ``dropped``. Every run that ended ends in exactly one of
+    ``succeeded``, ``failed``, ``timed_out`` or ``cancelled``.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       ``dropped``, ``durations`` and the ``buckets`` of each :class:`Timing`.
     """
 
     name: str
@@ -99,12 +115,19 @@ class JobStats:
     ``misfire_grace``."""
     fenced: int = 0
     """Slots not run because the election said this process is not the leader."""
+    dropped: int = 0
+    """Slots a stop dropped before their run's body started: queued for
+    ``max_concurrent_runs``, deferred behind a running run, or created a moment before the
+    stop (the :class:`~service_pkg.events.JobRun` of each says ``CANCELLED``)."""
     running: bool = False
     """Whether a run is in progress."""
     lateness: Timing = field(default_factory=Timing)
     """How late runs started (``started_at - scheduled_at``)."""
     duration: Timing = field(default_factory=Timing)
     """How long ended runs took."""
+    durations: Mapping[JobOutcome, Timing] = field(default_factory=dict)
+    """``duration`` by how the run ended (``OK``, ``FAILED``, ``TIMED_OUT``, ``CANCELLED``),
+    for the outcomes that have at least one run (read it with ``.get``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,6 +135,8 @@ class SchedulerStats:
     """A snapshot of :meth:`Scheduler.stats`.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       ``job_buckets``.
     """
 
     name: str
@@ -122,6 +147,8 @@ class SchedulerStats:
     """Slots waiting for a free place under ``max_concurrent_runs``."""
     jobs: Mapping[str, JobStats] = field(default_factory=dict)
     """Per job, in the order they were added."""
+    job_buckets: tuple[float, ...] = ()
+    """The bucket bounds of every :attr:`Timing.buckets` (``SchedulerConfig.job_buckets``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

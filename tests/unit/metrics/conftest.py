@@ -1,12 +1,46 @@
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 import pytest
 
 from service_pkg.metrics import KitMetrics, metrics
+from service_pkg.scheduler import JobStats, SchedulerState, SchedulerStats, Timing
 from service_pkg.testing import FakeRuntime
+
+BOUNDS = (0.1, 0.5, 1.0)
+"""The bucket bounds of :class:`FakeScheduler`."""
+
+
+def timing(*values: float, bounds: tuple[float, ...] = BOUNDS) -> Timing:
+    """What a scheduler reports after runs of these ``values`` (seconds)."""
+    buckets = [0] * (len(bounds) + 1)
+    for v in values:
+        buckets[bisect_left(bounds, v)] += 1
+    return Timing(
+        count=len(values),
+        total=sum(values),
+        max=max(values, default=0.0),
+        last=values[-1] if values else 0.0,
+        buckets=tuple(buckets),
+    )
+
+
+class FakeScheduler:
+    """A scheduler's public face, ``stats()``, answering whatever the test put in ``jobs``."""
+
+    def __init__(self, name: str = "main", bounds: tuple[float, ...] = BOUNDS) -> None:
+        self.name = name
+        self.bounds = bounds
+        self.state = SchedulerState.RUNNING
+        self.jobs: dict[str, JobStats] = {}
+
+    def stats(self) -> SchedulerStats:
+        return SchedulerStats(
+            name=self.name, state=self.state, jobs=dict(self.jobs), job_buckets=self.bounds
+        )
 
 
 async def settle(condition: Callable[[], bool]) -> None:

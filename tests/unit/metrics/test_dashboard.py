@@ -16,7 +16,6 @@ from service_pkg.events import (
     ElectionRenewed,
     HealthChecked,
     JobOutcome,
-    JobRun,
     LeadershipChanged,
     RenewOutcome,
     StartAborted,
@@ -25,6 +24,9 @@ from service_pkg.events import (
 from service_pkg.health import ComponentHealth, HealthReport, HealthStatus
 from service_pkg.leader import LeaderEvent
 from service_pkg.metrics import KitMetrics, PoolStats, pool_families
+from service_pkg.scheduler import JobStats
+
+from .conftest import FakeScheduler, timing
 
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARD = ROOT / "docs" / "grafana-dashboard.json"
@@ -46,9 +48,6 @@ def every_series() -> KitMetrics:
         LeadershipChanged(election="cron", event=LeaderEvent.LOST, epoch=1, reason="resigned:x"),
         ElectionRenewed(election="cron", outcome=RenewOutcome.EXTENDED, latency=0.01, margin=3),
         StoreReconnected(component="ch", address="ch:9000", error="reset"),
-        JobRun(
-            scheduler="s", job="j", scheduled=0, lateness=0, duration=0.1, outcome=JobOutcome.OK
-        ),
         HealthChecked(
             report=HealthReport(
                 components=(ComponentHealth(name="db", status=HealthStatus.OK),),
@@ -58,6 +57,15 @@ def every_series() -> KitMetrics:
         ),
     ):
         kit.observe(event)
+    jobs = FakeScheduler("s")
+    jobs.jobs["j"] = JobStats(
+        name="j",
+        runs=1,
+        succeeded=1,
+        lateness=timing(0.0),
+        durations={JobOutcome.OK: timing(0.1)},
+    )
+    kit.watch_scheduler(jobs)
     kit.add_source(pool_families("db", lambda: PoolStats(5, 1, 0, 4)))
     kit.http_duration.child("GET", "/a", "200", "").observe(0.01)
     kit.http_active.add(("GET",), 0)

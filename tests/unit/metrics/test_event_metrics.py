@@ -1,84 +1,17 @@
-"""Scheduler, renewal and store metrics from single events; the component's own contract."""
+"""Renewal and store metrics from single events; the component's own contract."""
 
 from __future__ import annotations
 
 import pytest
-from dependency_injector import containers, providers
 
-from service_pkg import Application, Component
-from service_pkg.app import Runtime
-from service_pkg.events import (
-    ElectionRenewed,
-    JobOutcome,
-    JobRun,
-    RenewOutcome,
-    StoreReconnected,
-)
+from service_pkg.events import ElectionRenewed, RenewOutcome, StoreReconnected
 from service_pkg.exceptions import ConfigError
-from service_pkg.metrics import METRICS_PRIORITY, KitMetrics, MetricsConfig, metrics
-from service_pkg.scheduler import Every, JobConfig, RunContext, SchedulerConfig, scheduler
+from service_pkg.metrics import KitMetrics, MetricsConfig, metrics
 from service_pkg.testing import FakeRuntime
 
-from .conftest import settle, value
+from .conftest import value
 
-
-def run(
-    outcome: JobOutcome, *, duration: float = 0.0, lateness: float = 0.0, slots: int = 1
-) -> JobRun:
-    return JobRun(
-        scheduler="main",
-        job="sync",
-        scheduled=0.0,
-        lateness=lateness,
-        duration=duration,
-        outcome=outcome,
-        slots=slots,
-    )
-
-
-async def test_each_outcome_of_a_job_is_counted(runtime: FakeRuntime, kit: KitMetrics) -> None:
-    """Runs, failures, timeouts, skips, missed and fenced are one counter with an outcome."""
-    for outcome in JobOutcome:
-        runtime.emit(run(outcome))
-    runtime.emit(run(JobOutcome.OK))
-    runs = "service_pkg_job_runs_total"
-    assert value(kit, runs, scheduler="main", job="sync", outcome="ok") == 2
-    for name in ("failed", "timed_out", "skipped", "missed", "fenced", "cancelled"):
-        assert value(kit, runs, scheduler="main", job="sync", outcome=name) == 1
-
-
-async def test_missed_slots_after_a_stall_count_one_each(
-    runtime: FakeRuntime, kit: KitMetrics
-) -> None:
-    """One missed event standing for 40 slots adds 40."""
-    runtime.emit(run(JobOutcome.MISSED, slots=40))
-    runs = "service_pkg_job_runs_total"
-    assert value(kit, runs, scheduler="main", job="sync", outcome="missed") == 40
-
-
-async def test_durations_and_lateness_are_observed_for_runs_that_began(
-    runtime: FakeRuntime, kit: KitMetrics
-) -> None:
-    """A run that ran feeds both histograms; a skipped slot feeds neither."""
-    runtime.emit(run(JobOutcome.OK, duration=0.2, lateness=0.03))
-    runtime.emit(run(JobOutcome.SKIPPED))
-    labels = {"scheduler": "main", "job": "sync"}
-    assert value(kit, "service_pkg_job_duration_seconds_sum", **labels, outcome="ok") == 0.2
-    assert value(kit, "service_pkg_job_duration_seconds_count", **labels, outcome="skipped") is None
-    assert value(kit, "service_pkg_job_lateness_seconds_count", **labels) == 1
-    assert value(kit, "service_pkg_job_lateness_seconds_sum", **labels) == 0.03
-
-
-async def test_a_duration_on_a_bucket_bound_counts_in_that_bucket(
-    runtime: FakeRuntime, kit: KitMetrics
-) -> None:
-    """Prometheus buckets are "less than or equal": 0.5 s is in le="0.5", not in le="0.1"."""
-    runtime.emit(run(JobOutcome.OK, duration=0.5))
-    bucket = "service_pkg_job_duration_seconds_bucket"
-    labels = {"scheduler": "main", "job": "sync", "outcome": "ok"}
-    assert value(kit, bucket, **labels, le="0.1") == 0
-    assert value(kit, bucket, **labels, le="0.5") == 1
-    assert value(kit, bucket, **labels, le="+Inf") == 1
+RECONNECTED = StoreReconnected(component="clickhouse", address="ch:9000", error="reset")
 
 
 async def test_renewals_feed_latency_by_outcome_and_margin(
@@ -104,7 +37,7 @@ async def test_store_reconnects_are_counted_per_component(
 ) -> None:
     """StoreReconnected increments the component's counter."""
     for _ in range(3):
-        runtime.emit(StoreReconnected(component="clickhouse", address="ch:9000", error="reset"))
+        runtime.emit(RECONNECTED)
     assert value(kit, "service_pkg_store_reconnects_total", component="clickhouse") == 3
 
 
@@ -113,10 +46,8 @@ async def test_stopping_while_running_unsubscribes_at_once(runtime: FakeRuntime)
     gen = metrics(runtime)
     kit = await anext(gen)
     await gen.aclose()
-    runtime.emit(run(JobOutcome.OK))
-    assert (
-        value(kit, "service_pkg_job_runs_total", scheduler="main", job="sync", outcome="ok") is None
-    )
+    runtime.emit(RECONNECTED)
+    assert value(kit, "service_pkg_store_reconnects_total", component="clickhouse") is None
 
 
 async def test_the_start_seeds_state_and_readiness_from_the_runtime() -> None:
@@ -132,10 +63,10 @@ async def test_the_start_seeds_state_and_readiness_from_the_runtime() -> None:
 async def test_two_applications_never_share_series() -> None:
     """Each KitMetrics has its own registry."""
     first, second = KitMetrics(), KitMetrics()
-    first.observe(run(JobOutcome.OK))
-    labels = {"scheduler": "main", "job": "sync", "outcome": "ok"}
-    assert value(first, "service_pkg_job_runs_total", **labels) == 1
-    assert value(second, "service_pkg_job_runs_total", **labels) is None
+    first.observe(RECONNECTED)
+    reconnects = "service_pkg_store_reconnects_total"
+    assert value(first, reconnects, component="clickhouse") == 1
+    assert value(second, reconnects, component="clickhouse") is None
 
 
 async def test_a_runtime_that_is_not_one_is_refused() -> None:
@@ -153,27 +84,3 @@ def test_bad_buckets_are_refused_at_construction(buckets: object) -> None:
     """MetricsConfig validates every bucket tuple and names the field."""
     with pytest.raises(ConfigError, match="job_buckets"):
         MetricsConfig(job_buckets=buckets)  # type: ignore[arg-type]
-
-
-async def test_real_scheduler_runs_reach_the_counter() -> None:
-    """A scheduler component in an application publishes JobRun; the counter follows."""
-    ran: list[float] = []
-
-    async def tick(ctx: RunContext) -> None:
-        ran.append(ctx.started_at)
-
-    jobs = [JobConfig(name="tick", func=tick, trigger=Every(0.01))]
-
-    class C(containers.DeclarativeContainer):
-        runtime = providers.Dependency(instance_of=Runtime)
-        metrics = Component(metrics, runtime, priority=METRICS_PRIORITY)
-        jobs_ = Component(scheduler, SchedulerConfig(name="main"), jobs)
-
-    container = C()
-    async with Application(container, install_signals=False):
-        kit = container.metrics()
-        runs = "service_pkg_job_runs_total"
-        await settle(
-            lambda: (value(kit, runs, scheduler="main", job="tick", outcome="ok") or 0) >= 2
-        )
-        assert len(ran) >= 2

@@ -5,8 +5,11 @@ from __future__ import annotations
 from prometheus_client import Counter, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from service_pkg.events import ComponentStarted, JobOutcome, JobRun
+from service_pkg.events import ComponentStarted, JobOutcome
 from service_pkg.metrics import KitMetrics
+from service_pkg.scheduler import JobStats
+
+from .conftest import FakeScheduler, timing
 
 
 def samples_of(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -22,17 +25,16 @@ def test_the_exposition_parses_and_matches_the_registry() -> None:
     """Every sample of the fast rendering equals the one prometheus-client renders."""
     kit = KitMetrics()
     kit.observe(ComponentStarted(component="db", duration=0.2))
-    for outcome in (JobOutcome.OK, JobOutcome.SKIPPED):
-        kit.observe(
-            JobRun(
-                scheduler="s",
-                job='we"ird\\job',
-                scheduled=0,
-                lateness=0.01,
-                duration=0.3,
-                outcome=outcome,
-            )
-        )
+    jobs = FakeScheduler("s")
+    jobs.jobs["j"] = JobStats(
+        name='we"ird\\job',
+        runs=1,
+        succeeded=1,
+        skipped=1,
+        lateness=timing(0.01),
+        durations={JobOutcome.OK: timing(0.3)},
+    )
+    kit.watch_scheduler(jobs)
     kit.http_duration.child("GET", "/a/{id}", "200", "").observe(0.07)
     kit.http_duration.child("GET", "/a/{id}", "200", "").observe(0.005)
     kit.http_active.add(("GET",), 1)
