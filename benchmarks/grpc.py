@@ -27,7 +27,9 @@ The last line printed is one JSON object::
     {"benchmark": "grpc", "ratio_no_access_log": ..., "ratio_full": ..., "non_ok": ...}
 
 Run it with ``.venv/bin/python benchmarks/grpc.py`` (``--full``: 8 s windows). Needs
-``h2load`` (``apt-get install nghttp2-client``) and ``taskset``. See docs/performance.md.
+``h2load`` (``apt-get install nghttp2-client``) and ``taskset``. ``--instructions N`` counts
+the server's instructions per call under callgrind instead (valgrind), the figure that other
+load on the machine cannot move. See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -292,8 +294,17 @@ def main() -> int:
         action="store_true",
         help="in-process client+server CPU per call, adding the kit's listeners one by one",
     )
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="count the server's instructions per call under callgrind over N calls per variant",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.instructions:
+        return _instructions(args.instructions)
     if args.layers:
         layers = asyncio.run(_layers(args.repetitions))
         print("client+server CPU us/call, one process, 2000 calls at concurrency 16")
@@ -341,6 +352,80 @@ def main() -> int:
         child.stdin.close()
         child.wait(timeout=30)
     return _report(results, counts, window, args.repetitions, pin)
+
+
+def _instructions(calls: int) -> int:
+    """Server instructions per call, each variant in turn, from callgrind dumps.
+
+    Instruction counts do not depend on what else the machine runs, unlike CPU time and
+    calls/s: on a shared machine this is the repeatable form of the CPU ratio. The server
+    child runs under ``valgrind --tool=callgrind`` (about 40 calls/s, so each call is handled
+    alone: the unbatched regime); ``callgrind_control -d`` dumps the counters after a
+    warm-up and after ``calls`` calls per variant. Kernel time (the sockets) is not counted.
+    """
+    valgrind, control = shutil.which("valgrind"), shutil.which("callgrind_control")
+    if valgrind is None or control is None:
+        print("valgrind not found: apt-get install valgrind", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "server.out"
+        tool = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}"]
+        child = subprocess.Popen(
+            [*tool, sys.executable, "-P", __file__, "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert child.stdout is not None
+        assert child.stdin is not None
+        try:
+            ports: dict[str, int] = json.loads(child.stdout.readline())
+            body = _body(Path(scratch))
+            per_call: dict[str, float] = {}
+            for name in VARIANTS:
+                _h2load_calls(ports[name], 64, body)
+                _dump(control, child.pid, f"warm-{name}")
+                _h2load_calls(ports[name], calls, body)
+                _dump(control, child.pid, f"run-{name}")
+                per_call[name] = _dumped(Path(scratch), f"run-{name}") / calls
+        finally:
+            child.stdin.close()
+            child.wait(timeout=120)
+    print(f"server instructions per call under callgrind, {calls} calls per variant")
+    for name, value in per_call.items():
+        print(f"{name:<10} {value:>12,.0f}  ratio {per_call['bare'] / value:.3f}")
+    ratios = {name: round(per_call["bare"] / per_call[name], 3) for name in VARIANTS}
+    print(json.dumps({"benchmark": "grpc-instructions", "calls": calls, **ratios}))
+    return 0
+
+
+def _h2load_calls(port: int, calls: int, body: Path) -> None:
+    command = ["h2load", "-n", str(calls), "-c", "8", "-m", "8", "-d", str(body)]
+    command += ["-H", "content-type: application/grpc", "-H", "te: trailers"]
+    out = subprocess.run(
+        [*command, f"http://127.0.0.1:{port}{METHOD}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    if f"{calls} succeeded" not in out.stdout:
+        raise RuntimeError(f"h2load did not finish every call:\n{out.stdout}")
+
+
+def _dump(control: str, pid: int, label: str) -> None:
+    subprocess.run([control, "-d", label, str(pid)], capture_output=True, check=True)
+
+
+def _dumped(directory: Path, label: str) -> int:
+    for path in directory.glob("server.out.*"):
+        text = path.read_text(errors="replace")
+        if f"desc: Trigger: dump {label}\n" in text:
+            summary = re.search(r"^summary: (\d+)", text, re.MULTILINE)
+            if summary is not None:
+                return int(summary.group(1))
+    raise RuntimeError(f"no callgrind dump labelled {label!r}")
 
 
 def _run(
