@@ -442,10 +442,14 @@ def serve_grpc(variant: str, port: int) -> None:
 
 
 @contextlib.contextmanager
-def server(kind: str, variant: str) -> Iterator[tuple[int, int]]:
-    """A server subprocess on core 0: yields its port and pid."""
+def server(
+    kind: str, variant: str, prefix: Sequence[str] | None = None
+) -> Iterator[tuple[int, int]]:
+    """A server subprocess (on core 0 unless ``prefix`` says otherwise): its port and pid."""
     port = free_port()
-    prefix = ["taskset", "-c", "0"] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
+    if prefix is None:
+        pinned = shutil.which("taskset") and (os.cpu_count() or 1) > 1
+        prefix = ["taskset", "-c", "0"] if pinned else []
     proc = subprocess.Popen(
         [*prefix, sys.executable, "-P", str(HERE), f"--serve-{kind}", variant, "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -456,7 +460,7 @@ def server(kind: str, variant: str) -> Iterator[tuple[int, int]]:
         line = proc.stdout.readline()
         if line.strip() != "ready":
             raise RuntimeError(f"{kind} server did not start: {line!r}")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 120  # generous: valgrind starts a server slowly
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -531,6 +535,65 @@ def h2load(port: int, seconds: int, body: Path) -> dict[str, float]:
         "requests": float(done.group(1)) if done else 0.0,
         "failed": float(failed.group(1)) if failed else 0.0,
     }
+
+
+def run_instructions(kind: str, calls: int) -> dict[str, Any]:
+    """Server instructions per request under callgrind, bare and metrics, one process each.
+
+    The count does not move with the machine's other load (requests/s and CPU time do, by
+    more than the 10 % being measured here). Each server runs under ``valgrind
+    --tool=callgrind``; ``callgrind_control -d`` dumps its counters after 64 warm-up
+    requests and after ``calls`` more (``h2load``: ``--h1`` for HTTP). Under valgrind every
+    request is handled alone, the unbatched regime. Kernel time is not counted.
+    """
+    valgrind, control = shutil.which("valgrind"), shutil.which("callgrind_control")
+    if valgrind is None or control is None or shutil.which("h2load") is None:
+        raise RuntimeError("instructions need valgrind and h2load (apt-get install ...)")
+    per_request: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        body = Path(tmp) / "req.bin"
+        body.write_bytes(b"\x00\x00\x00\x00\x00")
+        for variant in ("bare", "metrics"):
+            out = Path(tmp) / f"{kind}-{variant}.out"
+            tool = [valgrind, "-q", "--tool=callgrind", f"--callgrind-out-file={out}"]
+            with server(kind, variant, tool) as (port, pid):
+                _h2load_count(kind, port, 64, body)
+                subprocess.run([control, "-d", "warm", str(pid)], capture_output=True, check=True)
+                _h2load_count(kind, port, calls, body)
+                subprocess.run([control, "-d", "run", str(pid)], capture_output=True, check=True)
+                per_request[variant] = _dumped(out, "run") / calls
+    return {
+        "calls": calls,
+        "instructions_per_request": {k: round(v) for k, v in per_request.items()},
+        "ratio": round(per_request["bare"] / per_request["metrics"], 3),
+    }
+
+
+def _h2load_count(kind: str, port: int, calls: int, body: Path) -> None:
+    if kind == "http":
+        command = ["h2load", "--h1", f"http://127.0.0.1:{port}/ping"]
+    else:
+        command = ["h2load", "-H", "content-type:application/grpc", "-H", "te:trailers"]
+        command += ["-d", str(body), f"http://127.0.0.1:{port}/grpc.health.v1.Health/Check"]
+    out = subprocess.run(
+        [*command, "-n", str(calls), "-c", "8", "-m", "1" if kind == "http" else "8"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    ).stdout
+    if f"{calls} succeeded" not in out:
+        raise RuntimeError(f"h2load did not finish every request:\n{out}")
+
+
+def _dumped(out: Path, label: str) -> int:
+    for path in out.parent.glob(f"{out.name}.*"):
+        text = path.read_text(errors="replace")
+        if f"desc: Trigger: dump {label}\n" in text:
+            found = re.search(r"^summary: (\d+)", text, re.MULTILINE)
+            if found is not None:
+                return int(found.group(1))
+    raise RuntimeError(f"no callgrind dump labelled {label!r} for {out.name}")
 
 
 def run_pair(kind: str, reps: int, measure: Callable[[int], dict[str, float]]) -> dict[str, Any]:
@@ -745,7 +808,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--serve-http", default=None)
     parser.add_argument("--serve-grpc", default=None)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="http and grpc: server instructions per request under callgrind over N requests",
+    )
     args = parser.parse_args(argv)
+    if args.instructions:
+        counted = {kind: run_instructions(kind, args.instructions) for kind in ("http", "grpc")}
+        print(json.dumps({"benchmark": "metrics-instructions", **counted}))
+        return 0
     if args.child_scheduler:
         print(json.dumps(asyncio.run(scheduler_child(args.child_scheduler))))
         return 0
