@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import EqualJitterBackoff
-from redis.exceptions import AuthenticationError, RedisError
+from redis.exceptions import AuthenticationError, RedisClusterException, RedisError
 
 from service_pkg.exceptions import BrokenResourceError, ConfigError
 from service_pkg.health import default_health
@@ -112,12 +113,16 @@ def describe(client: Redis) -> str:
     return f"{scheme}://{host}:{port}/{db}"
 
 
-def _auth_failure(client: Redis, address: str, exc: AuthenticationError) -> str:
+def _auth_failure(client: Redis | RedisCluster, address: str, exc: AuthenticationError) -> str:
     """What a refused login means, in words (the server's are about HELLO and AUTH)."""
     text = str(exc)
     if "without any password configured" in text or "no password is set" in text:
         return f"redis: authentication failed: the server at {address} has no password set"
-    options = client.connection_pool.connection_kwargs
+    options = (
+        client.get_connection_kwargs()
+        if isinstance(client, RedisCluster)
+        else client.connection_pool.connection_kwargs
+    )
     if options.get("password") is None:
         return (
             f"redis: authentication required: the server at {address} needs a password "
@@ -127,18 +132,19 @@ def _auth_failure(client: Redis, address: str, exc: AuthenticationError) -> str:
     return f"redis: authentication failed: the server at {address} refused the {login}"
 
 
-async def _ping(client: Redis, address: str, within: float) -> None:
+async def _ping(client: Redis | RedisCluster, address: str, within: float) -> None:
     """PING once; a failure is a :class:`BrokenResourceError` naming the masked address.
 
     redis-py's messages name host and port, never a password, so the driver's error stays
-    the ``__cause__``.
+    the ``__cause__``. A cluster client answers only when every node does; one that reached
+    no seed raises ``RedisClusterException`` (not a ``RedisError``).
     """
     try:
         async with asyncio.timeout(within):
             await client.ping()
     except AuthenticationError as exc:
         raise BrokenResourceError(_auth_failure(client, address, exc), address=address) from exc
-    except (RedisError, OSError, TimeoutError) as exc:
+    except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
         reason = (
             f"no answer within {within:g} s"
             if isinstance(exc, TimeoutError) and not str(exc)
@@ -183,8 +189,13 @@ async def open_redis(config: RedisConfig) -> AsyncIterator[Redis]:
         BrokenResourceError: the ``PING`` failed; the message names the masked address and
             the driver's error is ``__cause__``. Nothing is left open.
 
+    Raises ``ConfigError`` for a ``cluster=True`` config: that one is for
+    :func:`~service_pkg.redis.open_redis_cluster`.
+
     .. versionadded:: 0.1.0
     """
+    if config.cluster:
+        raise ConfigError("cluster", config.cluster, "a cluster config needs open_redis_cluster")
     built = _build(config)
     address = config.address
     try:
@@ -223,8 +234,11 @@ async def redis_client(
     bounded by the socket timeout that affects readiness; a failure names the masked
     address (``Component(..., health=...)`` replaces it).
 
+    For Redis Cluster use :func:`~service_pkg.redis.redis_cluster` (same arguments).
+
     Raises:
-        ConfigError: not exactly one of ``config``, ``url`` and ``client`` was given.
+        ConfigError: not exactly one of ``config``, ``url`` and ``client`` was given, or the
+            config has ``cluster=True``.
         BrokenResourceError: the ``PING`` at start failed (names the masked address; a server
             that refuses the login says ``authentication required`` or ``authentication
             failed``).
