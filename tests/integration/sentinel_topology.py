@@ -202,16 +202,8 @@ class SentinelTopology:
         return self.master_server()
 
     def wait_replicas(self, master: RedisServer, count: int, timeout: float = 30.0) -> None:
-        """Wait until ``master`` has ``count`` replicas in sync (``connected_slaves``, online)."""
-
-        def synced() -> bool:
-            with contextlib.suppress(OSError):
-                info = master.info("replication")
-                online = [v for k, v in info.items() if k.startswith("slave") and "online" in v]
-                return len(online) >= count
-            return False
-
-        self._wait(synced, timeout, f"{count} replica(s) of :{master.port} in sync")
+        """Wait until ``count`` replicas of ``master`` acknowledged a write (a ``WAIT`` works)."""
+        master.wait_replicas_streaming(count, timeout)
 
     def wait_settled(self, timeout: float = 30.0, repair_after: float = 5.0) -> RedisServer:
         """Wait until the sentinels' master is a master with every replica online; return it.
@@ -240,6 +232,7 @@ class SentinelTopology:
             return False
 
         self._wait(settled, timeout, f"a master with {self._replicas} online replica(s)")
+        found[0].wait_replicas_streaming(self._replicas, timeout)
         return found[0]
 
     @staticmethod

@@ -19,6 +19,7 @@ from redis.exceptions import AuthenticationError, RedisClusterException, RedisEr
 from service_pkg.exceptions import BrokenResourceError, ConfigError
 from service_pkg.health import default_health
 from service_pkg.redis._config import RedisConfig, _parse, _Sentinel
+from service_pkg.redis._url import MASK
 
 __all__ = ("open_redis", "redis_client")
 
@@ -132,13 +133,52 @@ def _auth_failure(client: Redis | RedisCluster, address: str, exc: Authenticatio
     return f"redis: authentication failed: the server at {address} refused the {login}"
 
 
+def _secrets_of(client: Redis | RedisCluster) -> tuple[str, ...]:
+    """The passwords a client (and a Sentinel client's sentinels) log in with."""
+    if isinstance(client, RedisCluster):
+        options = [client.get_connection_kwargs()]
+    else:
+        pool = client.connection_pool
+        options = [pool.connection_kwargs]
+        manager = getattr(pool, "sentinel_manager", None)  # a Sentinel master_for pool
+        for sentinel in getattr(manager, "sentinels", ()):
+            options.append(sentinel.connection_pool.connection_kwargs)
+    found = {o.get("password") for o in options}
+    return tuple(sorted((p for p in found if isinstance(p, str) and p), key=len, reverse=True))
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if any(current is seen for seen in chain):
+            continue
+        chain.append(current)
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
+    return chain
+
+
+def _leaks(exc: BaseException, secrets: tuple[str, ...]) -> bool:
+    """Whether a password occurs in the driver's error or its chain.
+
+    redis-py 6.x/7.x put the sentinel client's repr, password included, into
+    ``MasterNotFoundError`` (``No master found for 'm' : <Redis(<...password=...>)>``).
+    """
+    texts = [t for e in _chain(exc) for t in (str(e), repr(e), repr(e.args))]
+    return any(secret in text for secret in secrets for text in texts)
+
+
 async def _ping(client: Redis | RedisCluster, address: str, within: float) -> None:
     """PING once; a failure is a :class:`BrokenResourceError` naming the masked address.
 
-    redis-py's messages name host and port, never a password, so the driver's error stays
-    the ``__cause__``. A cluster client answers only when every node does; one that reached
+    The driver's error stays the ``__cause__``, unless its text (or its chain's) holds a
+    password: then the message is given with every password as ``***`` and the driver's
+    error is dropped. A cluster client answers only when every node does; one that reached
     no seed raises ``RedisClusterException`` (not a ``RedisError``).
     """
+    secrets = _secrets_of(client)
+    leaked: BrokenResourceError | None = None
     try:
         async with asyncio.timeout(within):
             await client.ping()
@@ -150,9 +190,14 @@ async def _ping(client: Redis | RedisCluster, address: str, within: float) -> No
             if isinstance(exc, TimeoutError) and not str(exc)
             else str(exc)
         )
-        raise BrokenResourceError(
-            f"redis: PING to {address} failed: {reason}", address=address
-        ) from exc
+        message = f"redis: PING to {address} failed: {reason}"
+        if not _leaks(exc, secrets):
+            raise BrokenResourceError(message, address=address) from exc
+        for secret in secrets:
+            message = message.replace(secret, MASK)
+        leaked = BrokenResourceError(message, address=address)
+    if leaked is not None:
+        raise leaked  # outside the handler: no __context__ carries the driver's text
 
 
 async def _check_health(client: Redis) -> None:
