@@ -37,7 +37,9 @@ from tests.integration.sentinel_topology import (  # noqa: F401 - the fixtures
 
 from .harness import Candidate, epochs_strictly_increase, leader_of, stale_actions, wait_until
 
-pytestmark = pytest.mark.integration
+# Two trials, each up to 45 s to recover on a loaded machine, plus the topology's start and
+# the replicas' re-sync between trials: more than the suite's 60 s default.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 E = 1.0
 EPOCH_KEY = "{service-pkg:lock:faults}:epoch"
