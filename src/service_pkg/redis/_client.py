@@ -162,8 +162,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def _leaks(exc: BaseException, secrets: tuple[str, ...]) -> bool:
     """Whether a password occurs in the driver's error or its chain.
 
-    redis-py 6.x/7.x put the sentinel client's repr, password included, into
-    ``MasterNotFoundError`` (``No master found for 'm' : <Redis(<...password=...>)>``).
+    redis-py 6.x (6.4.0 checked) shows passwords in reprs, and ``MasterNotFoundError``
+    quotes the sentinel client's repr (``No master found for 'm' : <Redis(<...password=...>)>``).
     """
     texts = [t for e in _chain(exc) for t in (str(e), repr(e), repr(e.args))]
     return any(secret in text for secret in secrets for text in texts)

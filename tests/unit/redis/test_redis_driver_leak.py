@@ -1,7 +1,7 @@
 """A driver error whose text holds a password never reaches the kit's error (redis-py 6/7).
 
-redis-py 6.x and 7.x put the sentinel client's repr, password included, into
-``MasterNotFoundError``; the start ``PING`` must not pass that text (or the error itself, as
+redis-py's ``MasterNotFoundError`` quotes the sentinel client's repr, which shows the password
+on 6.x; the start ``PING`` must not pass that text (or the error itself, as
 ``__cause__``) on. The fake client raises such an error without any network.
 """
 
