@@ -26,6 +26,9 @@ trials (default 5) of each fault:
 * recovery = t(first TAKEN after the fault) - t(fault);
 * leaderless = t(first TAKEN after the fault) - t(the last action of any candidate before it):
   how long nobody acted.
+
+``--sentinel --replicas 2`` runs the same on a topology with two promotable replicas (with
+``min_replicas=1`` the replica that is not promoted confirms on the new master).
 """
 
 from __future__ import annotations
@@ -132,7 +135,7 @@ def sentinel_trial(
     topo: SentinelTopology, fault: str, min_replicas: int, started: list[Candidate]
 ) -> dict[str, float]:
     """One Sentinel trial at E = 3 s: a fresh trio, the fault, a leader again."""
-    topo.wait_replicas(topo.master_server(), 1)
+    topo.wait_settled()  # the master the sentinels name, with every replica online
     group = [Candidate(topo.url, E, grace=True, min_replicas=min_replicas) for _ in range(3)]
     started.extend(group)
     wait_until(lambda: all(c.events("ready") for c in group), 30, "three ready candidates")
@@ -158,14 +161,14 @@ def sentinel_trial(
     return result
 
 
-def sentinel_main(trials: int) -> None:
+def sentinel_main(trials: int, replicas: int) -> None:
     """F1/F2 through Sentinel, min_replicas 0 and 1; prints a table and a JSON line."""
     rows: dict[str, list[dict[str, float]]] = {}
     started: list[Candidate] = []
     try:
         for min_replicas in (0, 1):
             for fault in ("F1", "F2"):
-                with SentinelTopology() as topo:
+                with SentinelTopology(replicas=replicas) as topo:
                     key = f"{fault} min_replicas={min_replicas}"
                     for n in range(trials):
                         result = sentinel_trial(topo, fault, min_replicas, started)
@@ -174,9 +177,12 @@ def sentinel_main(trials: int) -> None:
     finally:
         for candidate in started:
             candidate.close()
-    print(f"Sentinel, E = {E:g} s, {trials} trials each, 3 candidates, down-after 1000 ms")
+    print(
+        f"Sentinel, {replicas} replica(s), E = {E:g} s, {trials} trials each, 3 candidates, "
+        "down-after 1000 ms"
+    )
     med = statistics.median
-    summary: dict[str, object] = {"benchmark": "failover-sentinel", "E_s": E}
+    summary: dict[str, object] = {"benchmark": "failover-sentinel", "E_s": E, "replicas": replicas}
     for key, results in rows.items():
         recovery = sorted(r["recovery_s"] for r in results)
         gap = sorted(r["leaderless_s"] for r in results)
@@ -184,7 +190,8 @@ def sentinel_main(trials: int) -> None:
         print(
             f"{key}: recovery (s) min {recovery[0]:.2f} median {med(recovery):.2f} "
             f"max {recovery[-1]:.2f}; leaderless (s) median {med(gap):.2f} max {gap[-1]:.2f}; "
-            f"stale actions {stale}"
+            f"stale actions {stale}; leaderless per trial "
+            + " ".join(f"{r['leaderless_s']:.2f}" for r in results)
         )
         slug = key.replace(" min_replicas=", "_mr")
         summary[f"{slug}_recovery_median_s"] = round(med(recovery), 2)
@@ -198,9 +205,10 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=None)
     parser.add_argument("--step-down-trials", type=int, default=5)
     parser.add_argument("--sentinel", action="store_true", help="F1/F2 through Sentinel")
+    parser.add_argument("--replicas", type=int, default=1, help="replicas (with --sentinel)")
     args = parser.parse_args()
     if args.sentinel:
-        sentinel_main(args.trials or 5)
+        sentinel_main(args.trials or 5, args.replicas)
         return
     args.trials = args.trials or 20
     rng = random.Random(2026)

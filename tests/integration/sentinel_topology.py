@@ -29,7 +29,13 @@ import pytest
 
 from tests.integration.redis_server import BINARY, HOST, RedisReplyError, RedisServer, free_port
 
-__all__ = ("FAST_SYNC", "MASTER_NAME", "SentinelTopology", "sentinel_topology_fixture")
+__all__ = (
+    "FAST_SYNC",
+    "MASTER_NAME",
+    "SentinelTopology",
+    "sentinel_topology_fixture",
+    "two_replica_topology_fixture",
+)
 
 MASTER_NAME = "ha"
 FAST_SYNC = ("--repl-diskless-sync-delay", "0")
@@ -196,19 +202,11 @@ class SentinelTopology:
         return self.master_server()
 
     def wait_replicas(self, master: RedisServer, count: int, timeout: float = 30.0) -> None:
-        """Wait until ``master`` has ``count`` replicas in sync (``connected_slaves``, online)."""
-
-        def synced() -> bool:
-            with contextlib.suppress(OSError):
-                info = master.info("replication")
-                online = [v for k, v in info.items() if k.startswith("slave") and "online" in v]
-                return len(online) >= count
-            return False
-
-        self._wait(synced, timeout, f"{count} replica(s) of :{master.port} in sync")
+        """Wait until ``count`` replicas of ``master`` acknowledged a write (a ``WAIT`` works)."""
+        master.wait_replicas_streaming(count, timeout)
 
     def wait_settled(self, timeout: float = 30.0, repair_after: float = 5.0) -> RedisServer:
-        """Wait until the sentinels' master is a master with an online replica; return it.
+        """Wait until the sentinels' master is a master with every replica online; return it.
 
         The master is read again on every poll (the sentinels' view can lag a revived
         server). After ``repair_after`` seconds a server that does not replicate that master
@@ -223,7 +221,7 @@ class SentinelTopology:
                 master = self.master_server()
                 info = master.info("replication")
                 online = [v for k, v in info.items() if k.startswith("slave") and "online" in v]
-                if info.get("role") == "master" and online:
+                if info.get("role") == "master" and len(online) >= self._replicas:
                     found[:] = [master]
                     return True
                 if time.monotonic() - began > repair_after:
@@ -233,7 +231,8 @@ class SentinelTopology:
                                 server.command("REPLICAOF", HOST, str(master.port))
             return False
 
-        self._wait(settled, timeout, "a master with an online replica")
+        self._wait(settled, timeout, f"a master with {self._replicas} online replica(s)")
+        found[0].wait_replicas_streaming(self._replicas, timeout)
         return found[0]
 
     @staticmethod
@@ -286,4 +285,16 @@ def sentinel_topology_fixture() -> Iterator[SentinelTopology]:
             pytest.fail(f"{reason} [CI is set: a missing server is a failure]", pytrace=False)
         pytest.skip(reason)
     with SentinelTopology() as topology:
+        yield topology
+
+
+@pytest.fixture(name="two_replica_topology")
+def two_replica_topology_fixture() -> Iterator[SentinelTopology]:
+    """A started :class:`SentinelTopology` with two replicas (either may be promoted)."""
+    if BINARY is None:
+        reason = "redis-server is not installed; `make servers` installs it"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} [CI is set: a missing server is a failure]", pytrace=False)
+        pytest.skip(reason)
+    with SentinelTopology(replicas=2) as topology:
         yield topology

@@ -37,13 +37,7 @@ PLAIN = RedisLockConfig(ttl=TTL, restart_grace=False)
 
 
 def _wait_synced(master: RedisServer) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        info = master.info("replication")
-        if any(k.startswith("slave") and "online" in v for k, v in info.items()):
-            return
-        time.sleep(0.02)
-    raise AssertionError("the replica did not sync")
+    master.wait_replicas_streaming(1, timeout=20)
 
 
 @pytest.fixture(name="pair")

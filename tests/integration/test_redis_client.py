@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 import redis.asyncio as aredis
 from dependency_injector import containers
+from redis.asyncio.connection import URL_QUERY_ARGUMENT_PARSERS
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -258,7 +259,10 @@ class TestAuthentication:
         self, redis_server: RedisServer
     ) -> None:
         """A password sent to a server that has none (RESP2 AUTH) says so."""
-        url = f"redis://:{SECRET}@127.0.0.1:{redis_server.port}/0?protocol=2"
+        # RESP2 makes redis-py send AUTH (RESP3 logs in with HELLO). Before redis-py 8 the URL
+        # has no protocol parameter, and RESP2 is the default there.
+        resp2 = "?protocol=2" if "protocol" in URL_QUERY_ARGUMENT_PARSERS else ""
+        url = f"redis://:{SECRET}@127.0.0.1:{redis_server.port}/0{resp2}"
         with pytest.raises(BrokenResourceError, match="has no password set") as caught:
             async with open_redis(RedisConfig(url=url, retries=0)):
                 pytest.fail("must not start")

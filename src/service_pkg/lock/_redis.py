@@ -14,6 +14,7 @@ from service_pkg._tasks import cancel_and_wait
 from service_pkg.events import EventBus, StoreReconnected, current_events
 from service_pkg.exceptions import ClosedResourceError, ConfigError, MissingDependencyError
 from service_pkg.health import default_health
+from service_pkg.lock._cancel import cancel_pending, no_swallowed_cancel
 from service_pkg.lock._config import RedisLockConfig, companion
 from service_pkg.lock._grace import log_grace, log_master_change
 from service_pkg.lock._protocol import (
@@ -324,7 +325,6 @@ class RedisLock:
                                 (exists,) = await self._run((("EXISTS", self._key),), None)
                             if not exists:
                                 return True
-                        _raise_if_cancelling()
                         continue
                     await self._wakeup.wait()
         except TimeoutError:
@@ -345,7 +345,6 @@ class RedisLock:
                     (exists,) = await self._run((("EXISTS", self._key),), None)
                 if not exists:
                     return True
-            _raise_if_cancelling()
             left = end - loop.time()
             if left <= 0:
                 return False
@@ -422,8 +421,14 @@ class RedisLock:
             return reply, confirmed
 
     async def _run(self, commands: tuple[Command, ...], script: str | None) -> list[Any]:
-        """Send commands on the lock's connection (the caller holds the mutex)."""
-        replies = await self._link.run(commands, len(commands), script)
+        """Send commands on the lock's connection (the caller holds the mutex).
+
+        A cancellation redis-py swallowed during the call is raised here (``_cancel.py``):
+        a cancelled call never returns a reply, and no error handler of a caller sees a link
+        error in its place.
+        """
+        with no_swallowed_cancel():
+            replies = await self._link.run(commands, len(commands), script)
         error, self._link.error = self._link.error, None
         if error is not None:
             self._reconnected(error, "connection")
@@ -445,7 +450,11 @@ class RedisLock:
         return self._link.address
 
     async def _listen(self) -> None:
-        """Own task: keep one subscription to ``<key>:released``, reopening it after errors."""
+        """Own task: keep one subscription to ``<key>:released``, reopening it after errors.
+
+        It is only ever cancelled by :meth:`aclose`, so any cancellation request means stop:
+        one that redis-py swallowed (``_cancel.py``) is raised after the call that took it.
+        """
         error: BaseException | None = None
         delay = _RESUBSCRIBE_MIN
         while True:
@@ -453,8 +462,10 @@ class RedisLock:
             confirmed = False
             try:
                 await pubsub.subscribe(self._channel)
+                _stop_if_cancelled()
                 while True:
                     message = await pubsub.get_message(timeout=None)
+                    _stop_if_cancelled()
                     kind = message.get("type") if message else None
                     if kind == "message":
                         self._released += 1
@@ -473,7 +484,7 @@ class RedisLock:
                         continue
                     self._wake()
             except (RedisError, OSError) as exc:
-                _raise_if_cancelling()
+                _stop_if_cancelled()
                 self._subscribed.clear()
                 if error is None:
                     logger.warning(
@@ -483,6 +494,7 @@ class RedisLock:
                 error = exc
             finally:
                 await _close_quietly(pubsub.aclose())  # type: ignore[no-untyped-call]
+            _stop_if_cancelled()
             await asyncio.sleep(delay)
             delay = min(delay * 2, _RESUBSCRIBE_MAX)
 
@@ -534,15 +546,9 @@ def _evalsha(script: Script, keys: tuple[str, ...], args: tuple[str | int, ...])
     return _Call(("EVALSHA", script.sha, len(keys), *keys, *args), script.source)
 
 
-def _raise_if_cancelling() -> None:
-    """Re-raise a cancellation that an error handler above took for a link error.
-
-    ``OSError`` covers the built-in ``TimeoutError`` that asyncio's timeouts raise, so a
-    cancelled call can surface as an error the lock tolerates; a cancellation request still
-    pending on the task means the call must end, or ``aclose()`` would wait for ever.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
+def _stop_if_cancelled() -> None:
+    """In the release listener: end the task if a cancellation request is pending."""
+    if cancel_pending():
         raise asyncio.CancelledError
 
 

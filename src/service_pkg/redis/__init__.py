@@ -11,6 +11,8 @@ A port of the Go ``redis`` package (``NewRedisClient``) over ``redis.asyncio`` (
     WithMaxRetries / WithMaxRetryBackoff      RedisConfig(retries=, max_backoff=)
     WithPassword / WithSentinelPassword       RedisConfig(password=, sentinel_password=)
     DSN with ?master_name=...                 the same URL: a Sentinel client
+    NewClusterClient / ParseClusterURL        Component(redis_cluster, RedisConfig(url=dsn,
+                                              cluster=True)); addr=host:port seeds
 
 Deviations from Go (``docs/redis.md``): a failed ``PING`` at start is an error
 (:class:`~service_pkg.exceptions.BrokenResourceError` naming the masked address) instead of a
@@ -30,6 +32,8 @@ except ImportError as exc:
 
 from service_pkg.redis._client import open_redis as open_redis
 from service_pkg.redis._client import redis_client as redis_client
+from service_pkg.redis._cluster import open_redis_cluster as open_redis_cluster
+from service_pkg.redis._cluster import redis_cluster as redis_cluster
 from service_pkg.redis._config import RedisConfig as RedisConfig
 from service_pkg.redis._url import mask_url as mask_url
 
@@ -39,5 +43,7 @@ __all__ = (
     "RedisConfig",
     "mask_url",
     "open_redis",
+    "open_redis_cluster",
     "redis_client",
+    "redis_cluster",
 )

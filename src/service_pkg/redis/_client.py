@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import EqualJitterBackoff
-from redis.exceptions import AuthenticationError, RedisError
+from redis.exceptions import AuthenticationError, RedisClusterException, RedisError
 
 from service_pkg.exceptions import BrokenResourceError, ConfigError
 from service_pkg.health import default_health
 from service_pkg.redis._config import RedisConfig, _parse, _Sentinel
+from service_pkg.redis._url import MASK
 
 __all__ = ("open_redis", "redis_client")
 
@@ -112,12 +114,16 @@ def describe(client: Redis) -> str:
     return f"{scheme}://{host}:{port}/{db}"
 
 
-def _auth_failure(client: Redis, address: str, exc: AuthenticationError) -> str:
+def _auth_failure(client: Redis | RedisCluster, address: str, exc: AuthenticationError) -> str:
     """What a refused login means, in words (the server's are about HELLO and AUTH)."""
     text = str(exc)
     if "without any password configured" in text or "no password is set" in text:
         return f"redis: authentication failed: the server at {address} has no password set"
-    options = client.connection_pool.connection_kwargs
+    options = (
+        client.get_connection_kwargs()
+        if isinstance(client, RedisCluster)
+        else client.connection_pool.connection_kwargs
+    )
     if options.get("password") is None:
         return (
             f"redis: authentication required: the server at {address} needs a password "
@@ -127,26 +133,71 @@ def _auth_failure(client: Redis, address: str, exc: AuthenticationError) -> str:
     return f"redis: authentication failed: the server at {address} refused the {login}"
 
 
-async def _ping(client: Redis, address: str, within: float) -> None:
+def _secrets_of(client: Redis | RedisCluster) -> tuple[str, ...]:
+    """The passwords a client (and a Sentinel client's sentinels) log in with."""
+    if isinstance(client, RedisCluster):
+        options = [client.get_connection_kwargs()]
+    else:
+        pool = client.connection_pool
+        options = [pool.connection_kwargs]
+        manager = getattr(pool, "sentinel_manager", None)  # a Sentinel master_for pool
+        for sentinel in getattr(manager, "sentinels", ()):
+            options.append(sentinel.connection_pool.connection_kwargs)
+    found = {o.get("password") for o in options}
+    return tuple(sorted((p for p in found if isinstance(p, str) and p), key=len, reverse=True))
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if any(current is seen for seen in chain):
+            continue
+        chain.append(current)
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
+    return chain
+
+
+def _leaks(exc: BaseException, secrets: tuple[str, ...]) -> bool:
+    """Whether a password occurs in the driver's error or its chain.
+
+    redis-py 6.x (6.4.0 checked) shows passwords in reprs, and ``MasterNotFoundError``
+    quotes the sentinel client's repr (``No master found for 'm' : <Redis(<...password=...>)>``).
+    """
+    texts = [t for e in _chain(exc) for t in (str(e), repr(e), repr(e.args))]
+    return any(secret in text for secret in secrets for text in texts)
+
+
+async def _ping(client: Redis | RedisCluster, address: str, within: float) -> None:
     """PING once; a failure is a :class:`BrokenResourceError` naming the masked address.
 
-    redis-py's messages name host and port, never a password, so the driver's error stays
-    the ``__cause__``.
+    The driver's error stays the ``__cause__``, unless its text (or its chain's) holds a
+    password: then the message is given with every password as ``***`` and the driver's
+    error is dropped. A cluster client answers only when every node does; one that reached
+    no seed raises ``RedisClusterException`` (not a ``RedisError``).
     """
+    secrets = _secrets_of(client)
+    leaked: BrokenResourceError | None = None
     try:
         async with asyncio.timeout(within):
             await client.ping()
     except AuthenticationError as exc:
         raise BrokenResourceError(_auth_failure(client, address, exc), address=address) from exc
-    except (RedisError, OSError, TimeoutError) as exc:
+    except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
         reason = (
             f"no answer within {within:g} s"
             if isinstance(exc, TimeoutError) and not str(exc)
             else str(exc)
         )
-        raise BrokenResourceError(
-            f"redis: PING to {address} failed: {reason}", address=address
-        ) from exc
+        message = f"redis: PING to {address} failed: {reason}"
+        if not _leaks(exc, secrets):
+            raise BrokenResourceError(message, address=address) from exc
+        for secret in secrets:
+            message = message.replace(secret, MASK)
+        leaked = BrokenResourceError(message, address=address)
+    if leaked is not None:
+        raise leaked  # outside the handler: no __context__ carries the driver's text
 
 
 async def _check_health(client: Redis) -> None:
@@ -183,8 +234,13 @@ async def open_redis(config: RedisConfig) -> AsyncIterator[Redis]:
         BrokenResourceError: the ``PING`` failed; the message names the masked address and
             the driver's error is ``__cause__``. Nothing is left open.
 
+    Raises ``ConfigError`` for a ``cluster=True`` config: that one is for
+    :func:`~service_pkg.redis.open_redis_cluster`.
+
     .. versionadded:: 0.1.0
     """
+    if config.cluster:
+        raise ConfigError("cluster", config.cluster, "a cluster config needs open_redis_cluster")
     built = _build(config)
     address = config.address
     try:
@@ -223,8 +279,11 @@ async def redis_client(
     bounded by the socket timeout that affects readiness; a failure names the masked
     address (``Component(..., health=...)`` replaces it).
 
+    For Redis Cluster use :func:`~service_pkg.redis.redis_cluster` (same arguments).
+
     Raises:
-        ConfigError: not exactly one of ``config``, ``url`` and ``client`` was given.
+        ConfigError: not exactly one of ``config``, ``url`` and ``client`` was given, or the
+            config has ``cluster=True``.
         BrokenResourceError: the ``PING`` at start failed (names the masked address; a server
             that refuses the login says ``authentication required`` or ``authentication
             failed``).

@@ -1,4 +1,4 @@
-"""``RedisConfig`` and the URL rules (standalone, TLS, unix socket, Sentinel)."""
+"""``RedisConfig`` and the URL rules (standalone, TLS, unix socket, Sentinel, Cluster)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,21 @@ class _Sentinel:
     username: str | None
     password: str | None = field(repr=False)
     client_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Cluster:
+    """A Redis Cluster URL (go-redis ``ParseClusterURL``): seed nodes and their login."""
+
+    nodes: tuple[tuple[str, int], ...]
+    ssl: bool
+    username: str | None
+    password: str | None = field(repr=False)
+    client_name: str | None
+
+
+CLUSTER_PARAMS = frozenset({"addr", "client_name"})
+"""Query parameters of a cluster URL: more seed nodes (``addr=host:port``), ``client_name``."""
 
 
 def _port(text: str, where: str) -> int:
@@ -145,6 +160,43 @@ def _parse_sentinel(url: str) -> _Sentinel:
     )
 
 
+def _parse_cluster(url: str) -> _Cluster:
+    """Parse a cluster URL: ``redis[s]://[user:password@]host:port[?addr=host:port...]``.
+
+    The host and every ``addr`` are seed nodes; the client discovers the rest from them.
+    A cluster has database 0 only, so a path other than ``/`` or ``/0`` is refused.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        raise _UrlRuleError("a cluster URL must use redis:// or rediss://")
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    _unknown(
+        [key for key, _ in pairs],
+        CLUSTER_PARAMS,
+        "cluster URL",
+        f"; supported: {', '.join(sorted(CLUSTER_PARAMS))}",
+    )
+    if _db(parts.path, {}) != 0:
+        raise _UrlRuleError("a cluster has database 0 only: drop the path (or use /0)")
+    nodes = [_host_port(parts.netloc.rpartition("@")[2], "address")]
+    client_name = None
+    for key, value in pairs:
+        if key == "client_name":
+            client_name = value
+            continue
+        host, _, port = value.rpartition(":")
+        if not host or not port:
+            raise _UrlRuleError(f"addr {value!r} must be host:port")
+        nodes.append(_host_port(value, f"addr {value!r}"))
+    return _Cluster(
+        nodes=tuple(dict.fromkeys(nodes)),
+        ssl=parts.scheme == "rediss",
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        client_name=client_name,
+    )
+
+
 def _parses(name: str, value: str) -> bool:
     """Whether redis-py can read ``value`` for query parameter ``name`` (strings always)."""
     parser = URL_QUERY_ARGUMENT_PARSERS.get(name)
@@ -175,13 +227,11 @@ def _parse_standalone(url: str) -> _Standalone:
     return _Standalone(kwargs=dict(parse_url(url)))
 
 
-def _parse(url: str) -> _Standalone | _Sentinel:
-    """Parse a Redis URL.
+def _check_form(url: str) -> set[str]:
+    """The rules every Redis URL follows; returns the names of its query parameters.
 
     Raises:
         _UrlRuleError: a rule is broken; the message quotes nothing :func:`mask_url` hides.
-        ValueError: ``urllib`` or redis-py refused it; their messages may quote the URL,
-            password included, so callers never show them.
     """
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in _SCHEMES:
@@ -194,16 +244,33 @@ def _parse(url: str) -> _Standalone | _Sentinel:
             f"has a '#' fragment, which a Redis URL cannot have (a '#' in a password is %23): "
             f"{ENCODE_HINT}"
         )
-    query_names = {key for key, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
-    if "master_name" in query_names:
+    return {key for key, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+
+
+def _parse(url: str) -> _Standalone | _Sentinel:
+    """Parse a Redis URL (standalone or Sentinel).
+
+    Raises:
+        _UrlRuleError: a rule is broken; the message quotes nothing :func:`mask_url` hides.
+        ValueError: ``urllib`` or redis-py refused it; their messages may quote the URL,
+            password included, so callers never show them.
+    """
+    if "master_name" in _check_form(url):
         return _parse_sentinel(url)
     return _parse_standalone(url)
 
 
-def _url_problem(url: str) -> str | None:
+def _parse_cluster_url(url: str) -> _Cluster:
+    """Parse a cluster URL; raises as :func:`_parse` does."""
+    if "master_name" in _check_form(url):
+        raise _UrlRuleError("a cluster URL cannot name a Sentinel master (master_name)")
+    return _parse_cluster(url)
+
+
+def _url_problem(url: str, *, cluster: bool) -> str | None:
     """Why ``url`` cannot be used, in words that never contain a secret; ``None`` if it can."""
     try:
-        _parse(url)
+        _parse_cluster_url(url) if cluster else _parse(url)
     except _UrlRuleError as exc:
         return str(exc)
     except ValueError:  # urllib's and redis-py's messages may quote the password
@@ -222,6 +289,10 @@ class RedisConfig:
     * ``redis[s]://[user:password@]sentinel:port[/db]?master_name=NAME[&addr=host:port]...``:
       Redis Sentinel, as in Go (the failover URL of go-redis): the host and each ``addr`` are
       sentinels, the user-info is the sentinels' login, :attr:`password` the master's.
+
+    With :attr:`cluster` set, the URL is a Redis Cluster's (go-redis ``ParseClusterURL``):
+    ``redis[s]://[user:password@]host:port[?addr=host:port...]``, the host and each ``addr``
+    being seed nodes; build the client with :func:`~service_pkg.redis.redis_cluster`.
 
     A standalone URL may carry redis-py's own query parameters (``socket_timeout``,
     ``max_connections``, ``protocol``...); as in redis-py they win over the fields below.
@@ -262,6 +333,11 @@ class RedisConfig:
     """Upper bound of the connection pool; ``None`` is redis-py's default (unbounded)."""
     client_name: str | None = None
     """``CLIENT SETNAME`` of every connection, shown by ``CLIENT LIST``."""
+    cluster: bool = False
+    """The URL names Redis Cluster seed nodes (see above); for
+    :func:`~service_pkg.redis.redis_cluster` / :func:`~service_pkg.redis.open_redis_cluster`.
+
+    .. versionadded:: 0.3.0"""
 
     def __post_init__(self) -> None:
         """Validate every field; the URL is parsed here, so a bad one fails at construction."""
@@ -271,13 +347,12 @@ class RedisConfig:
             raise ConfigError("url", type(url), "must be a str")
         if not url.strip():
             raise ConfigError("url", url, "must be a URL")
-        problem = _url_problem(url)
+        if not isinstance(self.cluster, bool):
+            raise ConfigError("cluster", self.cluster, "must be a bool")
+        problem = _url_problem(url, cluster=self.cluster)
         if problem is not None:  # raised here, outside any except: nothing to chain
             raise ConfigError("url", mask_url(url), problem)
-        for name in ("password", "sentinel_password", "client_name"):
-            value: object = getattr(self, name)
-            if value is not None and not isinstance(value, str):
-                raise ConfigError(name, MASK if "password" in name else value, "must be a str")
+        self._check_strings()
         seconds("connect_timeout", self.connect_timeout)
         seconds("socket_timeout", self.socket_timeout)
         retries: object = self.retries
@@ -296,6 +371,12 @@ class RedisConfig:
             raise ConfigError("max_connections", limit, "must be None or an int >= 1")
         if not isinstance(self.decode_responses, bool):
             raise ConfigError("decode_responses", self.decode_responses, "must be a bool")
+
+    def _check_strings(self) -> None:
+        for name in ("password", "sentinel_password", "client_name"):
+            value: object = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(name, MASK if "password" in name else value, "must be a str")
 
     def __repr__(self) -> str:
         """Show every field with the URL masked and passwords as ``***``."""
@@ -319,4 +400,4 @@ class RedisConfig:
     @property
     def sentinel(self) -> bool:
         """True when the URL names a Sentinel master (``master_name``)."""
-        return isinstance(_parse(self.url), _Sentinel)
+        return not self.cluster and isinstance(_parse(self.url), _Sentinel)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
-from redis.backoff import EqualJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from service_pkg.exceptions import ConfigError
 from service_pkg.health import factory_health
@@ -60,9 +60,28 @@ class TestDefaults:
         assert (options["host"], options["port"], options["db"]) == ("h", 6380, 2)
         assert options["socket_connect_timeout"] == 10.0
         assert options["socket_timeout"] == 3.0
-        retry = options["retry"]
-        assert retry.get_retries() == 5
-        assert retry._backoff == EqualJitterBackoff(cap=2.0, base=0.008)
+
+    async def test_retry_policy_reaches_the_connection_pool(self, build: list[_Built]) -> None:
+        """The pool's retry makes 1 + retries attempts at a call that keeps failing.
+
+        Counted through redis-py's public ``call_with_retry`` (every supported version has
+        it; ``Retry.get_retries()`` only exists from 5.1), with tiny backoffs.
+        """
+        config = RedisConfig(url="redis://h", min_backoff=0.001, max_backoff=0.001)
+        retry = make(build, config).client.connection_pool.connection_kwargs["retry"]
+        attempts = 0
+
+        async def call() -> None:
+            nonlocal attempts
+            attempts += 1
+            raise RedisConnectionError("down")
+
+        async def on_failure(_: Exception) -> None:
+            return None
+
+        with pytest.raises(RedisConnectionError):
+            await retry.call_with_retry(call, on_failure)
+        assert attempts == 1 + config.retries
 
     def test_config_is_frozen(self) -> None:
         """A config cannot be changed after construction."""
