@@ -8,7 +8,9 @@ betterproto ``Echo`` service on four ports (h2load pinned to core 1):
 * ``kit-nolog``: ``GrpcServer`` with every guard, health and the correlation id,
   ``access_log=False``;
 * ``kit``: the same with the access log on: the kit's access lines (its msgspec fast path)
-  written to a sink that counts them and drops them.
+  written to a sink that counts them and drops them;
+* ``kit-metrics``: ``kit`` plus ``service_pkg.metrics`` (``instrument_grpc_server``): the
+  metrics-on row of issue 14, read against ``kit``.
 
 The server child runs under ``SCHED_FIFO`` when the script runs as root.
 
@@ -24,7 +26,10 @@ stalled server is smaller; see docs/performance.md).
 
 The last line printed is one JSON object::
 
-    {"benchmark": "grpc", "ratio_no_access_log": ..., "ratio_full": ..., "non_ok": ...}
+    {"benchmark": "grpc", "ratio_no_access_log": ..., "ratio_full": ..., "metrics_ratio": ...,
+     "non_ok": ...}
+
+(``metrics_ratio``: ``kit-metrics`` over ``kit``, the issue-14 target ≥ 0.9.)
 
 Run it with ``.venv/bin/python benchmarks/grpc.py`` (``--full``: 8 s windows). Needs
 ``h2load`` (``apt-get install nghttp2-client``) and ``taskset``. ``--instructions N`` counts
@@ -59,6 +64,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TextIO, cast
 
 from grpclib.client import Channel
@@ -68,11 +74,13 @@ from grpclib.server import Server
 from service_pkg.grpc import GrpcServer, GrpcServerConfig
 from service_pkg.grpc._guards import Guards, LimitedCodec
 from service_pkg.grpc._testing import EchoReply, EchoRequest, EchoService, EchoStub
+from service_pkg.metrics import KitMetrics, instrument_grpc_server
 
-VARIANTS = ("bare", "codec", "kit-nolog", "kit")
+VARIANTS = ("bare", "codec", "kit-nolog", "kit", "kit-metrics")
 LAYERS = ("codec only", "1 no-op listener", "3 no-op listeners", "kit RecvRequest", "kit, all 3")
 METHOD = "/servicepkg.testing.v1.Echo/Echo"
 TARGETS = {"kit-nolog": 0.85, "kit": 0.75}
+METRICS_TARGET = 0.9  # issue 14: metrics cost <= 10 % against the same stack without them
 
 
 # -- the server child ---------------------------------------------------------------------
@@ -110,12 +118,19 @@ async def _serve(sink: _CountingSink) -> None:
     await codec.start(sock=codec_sock)
     nolog = GrpcServer([services["kit-nolog"]], _config(access_log=False))
     full = GrpcServer([services["kit"]], _config(access_log=True), access_stream=sink)
-    async with nolog, full:
+    measured = GrpcServer(
+        [services["kit-metrics"]],
+        _config(access_log=True),
+        access_stream=sink,
+        instrument=[partial(instrument_grpc_server, kit=KitMetrics())],
+    )
+    async with nolog, full, measured:
         ports = {
             "bare": bare_sock.getsockname()[1],
             "codec": codec_sock.getsockname()[1],
             "kit-nolog": nolog.port,
             "kit": full.port,
+            "kit-metrics": measured.port,
         }
         print(json.dumps(ports), flush=True)
         reader = asyncio.StreamReader()
@@ -396,7 +411,10 @@ def _instructions(calls: int) -> int:
     for name, value in per_call.items():
         print(f"{name:<10} {value:>12,.0f}  ratio {per_call['bare'] / value:.3f}")
     ratios = {name: round(per_call["bare"] / per_call[name], 3) for name in VARIANTS}
-    print(json.dumps({"benchmark": "grpc-instructions", "calls": calls, **ratios}))
+    metrics = round(per_call["kit"] / per_call["kit-metrics"], 3)
+    print(f"kit-metrics against kit: {metrics:.3f}")
+    summary = {"benchmark": "grpc-instructions", "calls": calls, **ratios, "metrics_ratio": metrics}
+    print(json.dumps(summary))
     return 0
 
 
@@ -501,14 +519,17 @@ def _report(
         claimed = results["succeeded"][name] + 200 - results["loop_failures"][name]
         non_ok += max(0, claimed - counts[name])
     print(f"client-loop failures: {results['loop_failures']}; server counts: {counts}")
-    lines, calls = counts["access_lines"], counts["kit"]
-    print(f"access lines written by the kit variant: {lines} (calls: {calls})")
+    lines, calls = counts["access_lines"], counts["kit"] + counts["kit-metrics"]
+    print(f"access lines written by the kit variants: {lines} (calls: {calls})")
     ratio_nolog = medians["kit-nolog"] / base
     ratio_full = medians["kit"] / base
     for name, target in TARGETS.items():
         ratio = medians[name] / base
         verdict = "met" if ratio >= target else "MISSED"
         print(f"target {name} >= {target:.2f}x bare: {ratio:.3f} ({verdict})")
+    metrics_ratio = medians["kit-metrics"] / medians["kit"]
+    verdict = "met" if metrics_ratio >= METRICS_TARGET else "MISSED"
+    print(f"target kit-metrics >= {METRICS_TARGET:.2f}x kit: {metrics_ratio:.3f} ({verdict})")
     print(
         json.dumps(
             {
@@ -523,6 +544,8 @@ def _report(
                     user_medians["bare"] / user_medians["kit-nolog"], 3
                 ),
                 "user_cpu_ratio_full": round(user_medians["bare"] / user_medians["kit"], 3),
+                "metrics_ratio": round(metrics_ratio, 3),
+                "cpu_metrics_ratio": round(cpu_medians["kit"] / cpu_medians["kit-metrics"], 3),
                 "non_ok": non_ok,
             }
         )

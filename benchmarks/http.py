@@ -17,7 +17,9 @@ Variants (each adds to the one before, except ``generic-log``):
 * ``kit-full``: + the access line (fast path, written to ``/dev/null``): the shipped defaults;
 * ``kit-timeout``: ``kit-full`` + ``request_timeout=30`` (off by default);
 * ``generic-log``: ``kit-no-log`` plus the same line through ``logging`` and the kit's
-  python-json-logger formatter (what the fast path replaces), for comparison.
+  python-json-logger formatter (what the fast path replaces), for comparison;
+* ``kit-metrics``: ``kit-full`` plus ``service_pkg.metrics``' ``HttpMetricsMiddleware``: the
+  metrics-on row of issue 14, read against ``kit-full`` (``metrics_ratio``, target ≥ 0.9).
 
 Besides requests/s, the harness reads the server process's CPU time (``/proc/<pid>/stat``)
 around every window: **server CPU µs per request** is far less sensitive to other load on
@@ -31,7 +33,7 @@ layer without the server and the network.
 The last line printed is one JSON object::
 
     {"benchmark": "http", "ratio_no_access_log": ..., "ratio_full": ..., "p99_ratio": ...,
-     "non_2xx": ...}
+     "non_2xx": ..., "metrics_ratio": ...}
 
 Run: ``bash scripts/bench-tools.sh`` (installs wrk), then ``.venv/bin/python benchmarks/http.py``
 (quick: 7 rounds x 3 s; ``--full``: 9 rounds x 8 s). Never run in CI.
@@ -66,8 +68,17 @@ from litestar import Litestar, get
 
 from service_pkg.http import ASGIApp, HttpPlugin, HttpServer, HttpServerConfig
 from service_pkg.logs._formatters import KitJsonFormatter
+from service_pkg.metrics import HttpMetricsMiddleware, KitMetrics
 
-VARIANTS = ("bare", "kit-min", "kit-no-log", "kit-full", "kit-timeout", "generic-log")
+VARIANTS = (
+    "bare",
+    "kit-min",
+    "kit-no-log",
+    "kit-full",
+    "kit-timeout",
+    "generic-log",
+    "kit-metrics",
+)
 HOST = "127.0.0.1"
 
 
@@ -83,8 +94,19 @@ def kit_config(variant: str) -> HttpServerConfig:
         "kit-full": {},
         "kit-timeout": {"request_timeout": 30.0},
         "generic-log": {"access_log": False},
+        "kit-metrics": {},
     }
     return HttpServerConfig(host=HOST, port=0, **steps[variant])
+
+
+def variant_wrappers(variant: str, devnull: Any) -> list[Callable[[ASGIApp], ASGIApp]]:
+    """The ``HttpServer(wrappers=...)`` of a variant."""
+    if variant == "generic-log":
+        return [generic_access_log(devnull)]
+    if variant == "kit-metrics":
+        kit = KitMetrics()
+        return [lambda app: HttpMetricsMiddleware(app, kit)]
+    return []
 
 
 def generic_access_log(devnull: Any) -> Callable[[ASGIApp], ASGIApp]:
@@ -159,7 +181,7 @@ async def serve_all(devnull: Any) -> None:
         await asyncio.sleep(0.01)
     ports["bare"] = bare.servers[0].sockets[0].getsockname()[1]
     for variant in VARIANTS[1:]:
-        wrappers = [generic_access_log(devnull)] if variant == "generic-log" else []
+        wrappers = variant_wrappers(variant, devnull)
         server = HttpServer(
             kit_app(), kit_config(variant), access_stream=devnull, wrappers=wrappers
         )
@@ -312,7 +334,7 @@ def micro(calls: int, repeats: int) -> dict[str, float]:
     logging.getLogger("service_pkg.http.access").setLevel(logging.INFO)
     apps: dict[str, Callable[[Any, Any, Any], Awaitable[None]]] = {"bare": bare_app()}
     for variant in VARIANTS[1:]:
-        wrappers = [generic_access_log(devnull)] if variant == "generic-log" else []
+        wrappers = variant_wrappers(variant, devnull)
         server = HttpServer(
             kit_app(), kit_config(variant), access_stream=devnull, wrappers=wrappers
         )
@@ -466,6 +488,12 @@ def main() -> int:
         "non_2xx": non_2xx,
         "cpu_ratio_no_access_log": round(bare_cpu / series["kit-no-log"].median("cpu_us"), 3),
         "cpu_ratio_full": round(bare_cpu / series["kit-full"].median("cpu_us"), 3),
+        "metrics_ratio": round(
+            series["kit-metrics"].median("rps") / series["kit-full"].median("rps"), 3
+        ),
+        "cpu_metrics_ratio": round(
+            series["kit-full"].median("cpu_us") / series["kit-metrics"].median("cpu_us"), 3
+        ),
     }
     print(json.dumps(result))
     return 0
