@@ -46,6 +46,8 @@ from pathlib import Path
 # the standard library's http package that grpclib imports.
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
+# Last, so installed packages and the standard library win: for benchmarks._callgrind.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 import argparse
 import asyncio
@@ -370,26 +372,19 @@ def main() -> int:
 
 
 def _instructions(calls: int) -> int:
-    """Server instructions per call, each variant in turn, from callgrind dumps.
+    """Server instructions per call, each variant in turn (``benchmarks/_callgrind.py``).
 
-    Instruction counts do not depend on what else the machine runs, unlike CPU time and
-    calls/s: on a shared machine this is the repeatable form of the CPU ratio. The server
-    child runs under ``valgrind --tool=callgrind`` (about 40 calls/s, so each call is handled
-    alone: the unbatched regime); ``callgrind_control -d`` dumps the counters after a
-    warm-up and after ``calls`` calls per variant. Kernel time (the sockets) is not counted.
+    The one server child serves every variant, so the variants share one process and its
+    warm state; the counters are dumped around each variant's batch.
     """
-    valgrind, control = shutil.which("valgrind"), shutil.which("callgrind_control")
-    if valgrind is None or control is None:
-        print("valgrind not found: apt-get install valgrind", file=sys.stderr)
-        return 2
+    from benchmarks._callgrind import Callgrind  # noqa: PLC0415 - only this mode needs it
+
     with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch) / "server.out"
-        tool = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}"]
+        grind = Callgrind(Path(scratch) / "server.out")
         child = subprocess.Popen(
-            [*tool, sys.executable, "-P", __file__, "--serve"],
+            grind.command(sys.executable, "-P", __file__, "--serve"),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
             text=True,
         )
         assert child.stdout is not None
@@ -397,53 +392,26 @@ def _instructions(calls: int) -> int:
         try:
             ports: dict[str, int] = json.loads(child.stdout.readline())
             body = _body(Path(scratch))
-            per_call: dict[str, float] = {}
-            for name in VARIANTS:
-                _h2load_calls(ports[name], 64, body)
-                _dump(control, child.pid, f"warm-{name}")
-                _h2load_calls(ports[name], calls, body)
-                _dump(control, child.pid, f"run-{name}")
-                per_call[name] = _dumped(Path(scratch), f"run-{name}") / calls
+            grpc = ["-m", "8", "-d", str(body), "-H", "content-type: application/grpc"]
+            grpc += ["-H", "te: trailers"]
+            per_call = {
+                name: grind.per_request(
+                    child.pid, name, [*grpc, f"http://127.0.0.1:{ports[name]}{METHOD}"], calls
+                )
+                for name in VARIANTS
+            }
         finally:
             child.stdin.close()
             child.wait(timeout=120)
     print(f"server instructions per call under callgrind, {calls} calls per variant")
     for name, value in per_call.items():
-        print(f"{name:<10} {value:>12,.0f}  ratio {per_call['bare'] / value:.3f}")
+        print(f"{name:<12} {value:>12,.0f}  ratio {per_call['bare'] / value:.3f}")
     ratios = {name: round(per_call["bare"] / per_call[name], 3) for name in VARIANTS}
     metrics = round(per_call["kit"] / per_call["kit-metrics"], 3)
     print(f"kit-metrics against kit: {metrics:.3f}")
     summary = {"benchmark": "grpc-instructions", "calls": calls, **ratios, "metrics_ratio": metrics}
     print(json.dumps(summary))
     return 0
-
-
-def _h2load_calls(port: int, calls: int, body: Path) -> None:
-    command = ["h2load", "-n", str(calls), "-c", "8", "-m", "8", "-d", str(body)]
-    command += ["-H", "content-type: application/grpc", "-H", "te: trailers"]
-    out = subprocess.run(
-        [*command, f"http://127.0.0.1:{port}{METHOD}"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    if f"{calls} succeeded" not in out.stdout:
-        raise RuntimeError(f"h2load did not finish every call:\n{out.stdout}")
-
-
-def _dump(control: str, pid: int, label: str) -> None:
-    subprocess.run([control, "-d", label, str(pid)], capture_output=True, check=True)
-
-
-def _dumped(directory: Path, label: str) -> int:
-    for path in directory.glob("server.out.*"):
-        text = path.read_text(errors="replace")
-        if f"desc: Trigger: dump {label}\n" in text:
-            summary = re.search(r"^summary: (\d+)", text, re.MULTILINE)
-            if summary is not None:
-                return int(summary.group(1))
-    raise RuntimeError(f"no callgrind dump labelled {label!r}")
 
 
 def _run(

@@ -42,6 +42,7 @@ Run: ``bash scripts/bench-tools.sh`` (installs wrk), then ``.venv/bin/python ben
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 # Run as a script, this file's folder is sys.path[0], and "http.py" would shadow the standard
@@ -410,6 +411,45 @@ def profile(calls: int) -> None:
         devnull.close()
 
 
+def instructions(calls: int) -> int:
+    """Server instructions per request of every variant (``benchmarks/_callgrind.py``)."""
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # last: the stdlib's http wins
+    from benchmarks._callgrind import Callgrind  # noqa: PLC0415 - only this mode needs it
+
+    with tempfile.TemporaryDirectory() as scratch:
+        grind = Callgrind(Path(scratch) / "server.out")
+        child = subprocess.Popen(
+            grind.command(sys.executable, __file__, "--serve"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout is not None
+        assert child.stdin is not None
+        try:
+            ports: dict[str, int] = json.loads(child.stdout.readline())
+            per_request = {
+                name: grind.per_request(
+                    child.pid, name, ["--h1", "-m", "1", f"http://{HOST}:{port}/ping"], calls
+                )
+                for name, port in ports.items()
+            }
+        finally:
+            child.stdin.close()
+            child.wait(timeout=120)
+    print(f"server instructions per request under callgrind, {calls} per variant")
+    for name, value in per_request.items():
+        print(f"  {name:12} {value:>12,.0f}  ratio {per_request['bare'] / value:.3f}")
+    ratios = {name: round(per_request["bare"] / value, 3) for name, value in per_request.items()}
+    metrics = round(per_request["kit-full"] / per_request["kit-metrics"], 3)
+    print(
+        json.dumps(
+            {"benchmark": "http-instructions", "calls": calls, **ratios, "metrics_ratio": metrics}
+        )
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="9 rounds of 8 s windows")
@@ -417,7 +457,16 @@ def main() -> int:
     parser.add_argument(
         "--profile", action="store_true", help="only the grouped profile of kit-full"
     )
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="count the server's instructions per request under callgrind over N per variant",
+    )
     args = parser.parse_args()
+    if args.instructions:
+        return instructions(args.instructions)
     if args.profile:
         profile(20_000)
         return 0

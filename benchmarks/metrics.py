@@ -63,6 +63,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve()
+# Last, so installed packages and the standard library win: for benchmarks._callgrind.
+sys.path.append(str(HERE.parents[1]))
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 JOBS = 10_000
 WARMUP = 1.5
 WINDOW = 4.0
@@ -521,7 +524,7 @@ def h2load(port: int, seconds: int, body: Path) -> dict[str, float]:
             "te:trailers",
             "-d",
             str(body),
-            f"http://127.0.0.1:{port}/grpc.health.v1.Health/Check",
+            f"http://127.0.0.1:{port}{HEALTH_CHECK}",
         ],
         capture_output=True,
         text=True,
@@ -540,60 +543,29 @@ def h2load(port: int, seconds: int, body: Path) -> dict[str, float]:
 def run_instructions(kind: str, calls: int) -> dict[str, Any]:
     """Server instructions per request under callgrind, bare and metrics, one process each.
 
-    The count does not move with the machine's other load (requests/s and CPU time do, by
-    more than the 10 % being measured here). Each server runs under ``valgrind
-    --tool=callgrind``; ``callgrind_control -d`` dumps its counters after 64 warm-up
-    requests and after ``calls`` more (``h2load``: ``--h1`` for HTTP). Under valgrind every
-    request is handled alone, the unbatched regime. Kernel time is not counted.
+    ``benchmarks/_callgrind.py`` has the method: the count does not move with the machine's
+    other load (requests/s and CPU time do, by more than the 10 % being measured here).
     """
-    valgrind, control = shutil.which("valgrind"), shutil.which("callgrind_control")
-    if valgrind is None or control is None or shutil.which("h2load") is None:
-        raise RuntimeError("instructions need valgrind and h2load (apt-get install ...)")
+    from benchmarks._callgrind import Callgrind  # noqa: PLC0415 - only this mode needs it
+
     per_request: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         body = Path(tmp) / "req.bin"
         body.write_bytes(b"\x00\x00\x00\x00\x00")
         for variant in ("bare", "metrics"):
-            out = Path(tmp) / f"{kind}-{variant}.out"
-            tool = [valgrind, "-q", "--tool=callgrind", f"--callgrind-out-file={out}"]
-            with server(kind, variant, tool) as (port, pid):
-                _h2load_count(kind, port, 64, body)
-                subprocess.run([control, "-d", "warm", str(pid)], capture_output=True, check=True)
-                _h2load_count(kind, port, calls, body)
-                subprocess.run([control, "-d", "run", str(pid)], capture_output=True, check=True)
-                per_request[variant] = _dumped(out, "run") / calls
+            grind = Callgrind(Path(tmp) / f"{kind}-{variant}.out")
+            with server(kind, variant, grind.command()) as (port, pid):
+                if kind == "http":
+                    send = ["--h1", "-m", "1", f"http://127.0.0.1:{port}/ping"]
+                else:
+                    send = ["-m", "8", "-d", str(body), "-H", "content-type:application/grpc"]
+                    send += ["-H", "te:trailers", f"http://127.0.0.1:{port}{HEALTH_CHECK}"]
+                per_request[variant] = grind.per_request(pid, variant, send, calls)
     return {
         "calls": calls,
         "instructions_per_request": {k: round(v) for k, v in per_request.items()},
         "ratio": round(per_request["bare"] / per_request["metrics"], 3),
     }
-
-
-def _h2load_count(kind: str, port: int, calls: int, body: Path) -> None:
-    if kind == "http":
-        command = ["h2load", "--h1", f"http://127.0.0.1:{port}/ping"]
-    else:
-        command = ["h2load", "-H", "content-type:application/grpc", "-H", "te:trailers"]
-        command += ["-d", str(body), f"http://127.0.0.1:{port}/grpc.health.v1.Health/Check"]
-    out = subprocess.run(
-        [*command, "-n", str(calls), "-c", "8", "-m", "1" if kind == "http" else "8"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=900,
-    ).stdout
-    if f"{calls} succeeded" not in out:
-        raise RuntimeError(f"h2load did not finish every request:\n{out}")
-
-
-def _dumped(out: Path, label: str) -> int:
-    for path in out.parent.glob(f"{out.name}.*"):
-        text = path.read_text(errors="replace")
-        if f"desc: Trigger: dump {label}\n" in text:
-            found = re.search(r"^summary: (\d+)", text, re.MULTILINE)
-            if found is not None:
-                return int(found.group(1))
-    raise RuntimeError(f"no callgrind dump labelled {label!r} for {out.name}")
 
 
 def run_pair(kind: str, reps: int, measure: Callable[[int], dict[str, float]]) -> dict[str, Any]:
