@@ -20,9 +20,12 @@ from ._correlation import CORRELATION_ID
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-# Attributes every LogRecord has (taskName exists from 3.12 on), plus what formatters add.
+# Attributes every LogRecord has (taskName exists from 3.12 on), plus what formatters add,
+# plus uvicorn's ``color_message`` (the message again with ANSI colour codes, for uvicorn's
+# own console formatter): escape codes have no place in a JSON line.
 _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
     "asctime",
+    "color_message",
     "correlation_id",
     "message",
     "taskName",

@@ -50,6 +50,14 @@ class TestSchema:
             "correlation_id",
         ]
 
+    def test_uvicorns_colour_copy_of_the_message_is_left_out(self, install: Install) -> None:
+        """uvicorn's ``color_message`` extra (ANSI escape codes) never reaches the JSON line."""
+        stream = install()
+        logger.info("Started server process [%d]", 7, extra={"color_message": "\x1b[36m%d\x1b[0m"})
+        record = only_record(stream)
+        assert "color_message" not in record
+        assert record["message"] == "Started server process [7]"
+
     def test_schema_fields_hold_level_logger_and_formatted_message(self, install: Install) -> None:
         """Level is lower-case, logger is the logger name, %-args are formatted in."""
         stream = install()
