@@ -6,7 +6,7 @@ import math
 
 from service_pkg.exceptions import ConfigError
 
-__all__ = ("check_seconds", "seconds")
+__all__ = ("bucket_bounds", "check_seconds", "seconds")
 
 
 def check_seconds(
@@ -37,3 +37,19 @@ def seconds(field: str, value: object, *, allow_zero: bool = False) -> float:
     checked = check_seconds(field, value, allow_zero=allow_zero)
     assert checked is not None  # noqa: S101 - allow_none is False
     return checked
+
+
+def bucket_bounds(field: str, value: object) -> tuple[float, ...]:
+    """Histogram bucket bounds: a non-empty, strictly increasing tuple of finite seconds."""
+    if not isinstance(value, tuple) or not value:
+        raise ConfigError(field, value, "must be a non-empty tuple of seconds")
+    for bound in value:
+        if (
+            isinstance(bound, bool)
+            or not isinstance(bound, int | float)
+            or not math.isfinite(bound)
+        ):
+            raise ConfigError(field, value, "every bucket must be a finite number of seconds")
+    if list(value) != sorted(set(value)):
+        raise ConfigError(field, value, "buckets must be strictly increasing")
+    return tuple(float(b) for b in value)

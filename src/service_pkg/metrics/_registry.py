@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -12,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
+from service_pkg._checks import bucket_bounds
 from service_pkg.exceptions import ConfigError
 from service_pkg.metrics._aggregate import FastFamilies, HistogramFamily, ValueFamily, rendering
 from service_pkg.metrics._events import KINDS, PREFIX, EventRecorder
@@ -61,21 +61,6 @@ class _Stream(Protocol):
 _FAST_BUCKETS: tuple[float, ...] = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 
 
-def _buckets(field: str, value: object) -> tuple[float, ...]:
-    if not isinstance(value, tuple) or not value:
-        raise ConfigError(field, value, "must be a non-empty tuple of seconds")
-    for bound in value:
-        if (
-            isinstance(bound, bool)
-            or not isinstance(bound, int | float)
-            or not math.isfinite(bound)
-        ):
-            raise ConfigError(field, value, "every bucket must be a finite number of seconds")
-    if list(value) != sorted(set(value)):
-        raise ConfigError(field, value, "buckets must be strictly increasing")
-    return tuple(float(b) for b in value)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MetricsConfig:
     """How the kit's histograms are bucketed.
@@ -99,7 +84,7 @@ class MetricsConfig:
     def __post_init__(self) -> None:
         """Validate the buckets."""
         for name in ("request_buckets", "job_buckets", "fast_buckets", "margin_buckets"):
-            _buckets(name, getattr(self, name))
+            bucket_bounds(name, getattr(self, name))
 
 
 class _Live(Collector):

@@ -14,6 +14,7 @@ from service_pkg.health import default_health
 from service_pkg.redis._client import (
     _EXTERNAL_PING_TIMEOUT,
     _SOCKET_TIMEOUT,
+    _check_one_source,
     _common,
     _ping,
 )
@@ -121,15 +122,7 @@ async def redis_cluster(
 
     .. versionadded:: 0.3.0
     """
-    given = [
-        name
-        for name, value in (("config", config), ("url", url), ("client", client))
-        if value is not None
-    ]
-    if len(given) != 1:
-        raise ConfigError(
-            "config", ", ".join(given) or "none", "give exactly one of config, url or client"
-        )
+    _check_one_source(config, url, client)
     if client is not None:
         address = describe_cluster(client)
         await _ping(client, address, _EXTERNAL_PING_TIMEOUT)

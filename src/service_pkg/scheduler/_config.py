@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import enum
 import inspect
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from service_pkg._checks import check_seconds, seconds
+from service_pkg._checks import bucket_bounds, check_seconds, seconds
 from service_pkg.exceptions import ConfigError
 from service_pkg.scheduler._stats import RunContext
 from service_pkg.scheduler._triggers import Cron, Every, Once
@@ -187,22 +186,7 @@ class SchedulerConfig:
         object.__setattr__(self, "stop_timeout", seconds("stop_timeout", self.stop_timeout))
         cancel = seconds("cancel_timeout", self.cancel_timeout)
         object.__setattr__(self, "cancel_timeout", cancel)
-        object.__setattr__(self, "job_buckets", _check_buckets("job_buckets", self.job_buckets))
-
-
-def _check_buckets(field: str, value: object) -> tuple[float, ...]:
-    if not isinstance(value, tuple) or not value:
-        raise ConfigError(field, value, "must be a non-empty tuple of seconds")
-    for bound in value:
-        if (
-            isinstance(bound, bool)
-            or not isinstance(bound, int | float)
-            or not math.isfinite(bound)
-        ):
-            raise ConfigError(field, value, "every bucket must be a finite number of seconds")
-    if list(value) != sorted(set(value)):
-        raise ConfigError(field, value, "buckets must be strictly increasing")
-    return tuple(float(b) for b in value)
+        object.__setattr__(self, "job_buckets", bucket_bounds("job_buckets", self.job_buckets))
 
 
 def _check_func(func: object) -> None:
