@@ -10,10 +10,11 @@ alone (the unbatched regime); kernel time is not counted.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 __all__ = ("Callgrind", "h2load_requests")
@@ -55,6 +56,29 @@ class Callgrind:
         h2load_requests(send, calls)
         self.dump(pid, f"run-{label}")
         return self.instructions(f"run-{label}") / calls
+
+    def per_variant(
+        self, argv: Sequence[str], send: Callable[[int], Sequence[str]], calls: int
+    ) -> dict[str, float]:
+        """Instructions per request of each variant of one server child, in its order.
+
+        The child (``argv``, run under callgrind) prints one JSON line ``{variant: port}``
+        and serves until its stdin closes; ``send(port)`` gives the h2load arguments.
+        """
+        child = subprocess.Popen(
+            self.command(*argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert child.stdout is not None
+        assert child.stdin is not None
+        try:
+            ports: dict[str, int] = json.loads(child.stdout.readline())
+            return {
+                name: self.per_request(child.pid, name, send(port), calls)
+                for name, port in ports.items()
+            }
+        finally:
+            child.stdin.close()
+            child.wait(timeout=120)
 
 
 def h2load_requests(send: Sequence[str], calls: int) -> None:

@@ -380,29 +380,14 @@ def _instructions(calls: int) -> int:
     from benchmarks._callgrind import Callgrind  # noqa: PLC0415 - only this mode needs it
 
     with tempfile.TemporaryDirectory() as scratch:
-        grind = Callgrind(Path(scratch) / "server.out")
-        child = subprocess.Popen(
-            grind.command(sys.executable, "-P", __file__, "--serve"),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+        body = _body(Path(scratch))
+        grpc = ["-m", "8", "-d", str(body), "-H", "content-type: application/grpc"]
+        grpc += ["-H", "te: trailers"]
+        per_call = Callgrind(Path(scratch) / "server.out").per_variant(
+            [sys.executable, "-P", __file__, "--serve"],
+            lambda port: [*grpc, f"http://127.0.0.1:{port}{METHOD}"],
+            calls,
         )
-        assert child.stdout is not None
-        assert child.stdin is not None
-        try:
-            ports: dict[str, int] = json.loads(child.stdout.readline())
-            body = _body(Path(scratch))
-            grpc = ["-m", "8", "-d", str(body), "-H", "content-type: application/grpc"]
-            grpc += ["-H", "te: trailers"]
-            per_call = {
-                name: grind.per_request(
-                    child.pid, name, [*grpc, f"http://127.0.0.1:{ports[name]}{METHOD}"], calls
-                )
-                for name in VARIANTS
-            }
-        finally:
-            child.stdin.close()
-            child.wait(timeout=120)
     print(f"server instructions per call under callgrind, {calls} calls per variant")
     for name, value in per_call.items():
         print(f"{name:<12} {value:>12,.0f}  ratio {per_call['bare'] / value:.3f}")

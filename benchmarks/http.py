@@ -417,26 +417,11 @@ def instructions(calls: int) -> int:
     from benchmarks._callgrind import Callgrind  # noqa: PLC0415 - only this mode needs it
 
     with tempfile.TemporaryDirectory() as scratch:
-        grind = Callgrind(Path(scratch) / "server.out")
-        child = subprocess.Popen(
-            grind.command(sys.executable, __file__, "--serve"),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+        per_request = Callgrind(Path(scratch) / "server.out").per_variant(
+            [sys.executable, __file__, "--serve"],
+            lambda port: ["--h1", "-m", "1", f"http://{HOST}:{port}/ping"],
+            calls,
         )
-        assert child.stdout is not None
-        assert child.stdin is not None
-        try:
-            ports: dict[str, int] = json.loads(child.stdout.readline())
-            per_request = {
-                name: grind.per_request(
-                    child.pid, name, ["--h1", "-m", "1", f"http://{HOST}:{port}/ping"], calls
-                )
-                for name, port in ports.items()
-            }
-        finally:
-            child.stdin.close()
-            child.wait(timeout=120)
     print(f"server instructions per request under callgrind, {calls} per variant")
     for name, value in per_request.items():
         print(f"  {name:12} {value:>12,.0f}  ratio {per_request['bare'] / value:.3f}")
