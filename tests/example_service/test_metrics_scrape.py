@@ -27,12 +27,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from prometheus_client.parser import text_string_to_metric_families
-from service_pkg import Component
+from service_pkg import Application, Component
 from service_pkg.grpc import GrpcChannelConfig, grpc_channel
 from service_pkg.testing import ManualElection, eventually, manual_election
 from service_pkg.tracing import instrument_grpc_channel
 
-from example_service.containers import create_app
+from example_service.containers import Container, create_app
 from example_service.http_api import build_app
 from example_service.links import Links
 from example_service.proto.links.v1 import LinksStub, StatsRequest
@@ -181,15 +181,23 @@ def test_the_database_pool_gauges_are_read_at_scrape_time(scraped: Samples) -> N
     assert ("service_pkg_pool_idle", frozenset({("pool", "db")})) in scraped
 
 
-async def test_with_a_tracer_provider_lifecycle_jobs_and_rpcs_are_traced(
+def traced_app(
     embedded: Settings,
-) -> None:
-    """The container's ``tracer_provider`` seam: spans of the start, the rollup and each RPC."""
+) -> tuple[Application, Container, TracerProvider, InMemorySpanExporter]:
+    """The example with its ``tracer_provider`` overridden by one exporting to memory."""
     spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
     app, container = create_app(embedded, install_signals=False)
     container.tracer_provider.override(providers.Object(provider))
+    return app, container, provider, spans
+
+
+async def test_with_a_tracer_provider_lifecycle_jobs_and_rpcs_are_traced(
+    embedded: Settings,
+) -> None:
+    """The container's ``tracer_provider`` seam: spans of the start, the rollup and each RPC."""
+    app, container, provider, spans = traced_app(embedded)
     async with app:
         assert container.tracing() is provider
         await create_resolve_click_count(container.http().address, container.grpc().port, clicks=1)
@@ -220,11 +228,7 @@ async def test_an_http_request_is_the_parent_of_the_grpc_call_it_makes(
     embedded: Settings,
 ) -> None:
     """HTTP server span → gRPC client span → gRPC server span, under the caller's traceparent."""
-    spans = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(spans))
-    app, container = create_app(embedded, install_signals=False)
-    container.tracer_provider.override(providers.Object(provider))
+    app, container, provider, spans = traced_app(embedded)
     relay = providers.Singleton(ClicksOverGrpc, container.sessions)
     container.web_app.override(
         providers.Singleton(build_app, relay, tracer_provider=container.tracing)
@@ -275,7 +279,7 @@ WITHOUT_OPENTELEMETRY = textwrap.dedent(
             return None
 
     sys.meta_path.insert(0, Absent())
-    from example_service.containers import create_app
+    from example_service.containers import Container, create_app
     from example_service.settings import load_settings
 
     settings = load_settings(database_url=sys.argv[1], http_port=0, grpc_port=0, drain_delay=0)
