@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import redis.asyncio as aredis
 
+from service_pkg.events import ElectionRenewed, EventBus, RenewOutcome
 from service_pkg.leader import LeaderConfig, LeaderEvent, LockElection
 from service_pkg.lock import (
     AcquireResult,
@@ -34,6 +35,8 @@ TTL = 1.0
 # A generous WAIT timeout: a loaded machine must not make a healthy replica look absent.
 CONFIRMED = RedisLockConfig(ttl=TTL, min_replicas=1, restart_grace=False, replica_timeout=0.5)
 PLAIN = RedisLockConfig(ttl=TTL, restart_grace=False)
+# A short WAIT timeout, so several unconfirmed renewals fit in one lease.
+SHORT_WAIT = RedisLockConfig(ttl=TTL, min_replicas=1, restart_grace=False, replica_timeout=0.1)
 
 
 def _wait_synced(master: RedisServer) -> None:
@@ -117,25 +120,32 @@ async def test_without_a_replica_answering_acquire_and_extend_are_unconfirmed(
 async def test_a_renewal_no_replica_confirms_does_not_move_the_deadline(
     pair: tuple[RedisServer, RedisServer],
 ) -> None:
-    """An election with min_replicas=1 whose replica stops steps down at its deadline."""
+    """An election with min_replicas=1 whose replica stops steps down at its first deadline.
+
+    The timing (LOST at the deadline itself, not once the cut-off call unwinds) is shown on
+    a manual clock in ``tests/unit/leader``; here the real server shows no renewal counted.
+    """
     master, replica = pair
     config = LeaderConfig(name="confirmed", expiration=TTL)
+    renewals: list[RenewOutcome] = []
+    bus = EventBus()
+    bus.subscribe(
+        lambda event: renewals.append(event.outcome) if isinstance(event, ElectionRenewed) else None
+    )
     async with client_of(master) as client:
-        lock = RedisLock(client, config.name, CONFIRMED)
-        async with lock, LockElection(lock, config) as election:
+        lock = RedisLock(client, config.name, SHORT_WAIT)
+        async with lock, LockElection(lock, config, events=bus) as election:
             events = election.events()
             assert await anext(events) == LeaderEvent.TAKEN
-            taken_at = time.monotonic()
             replica.freeze()
             try:
                 async with asyncio.timeout(5):
                     assert await anext(events) == LeaderEvent.LOST
-                lost_after = time.monotonic() - taken_at
             finally:
                 replica.thaw()
             assert election.stats.step_downs == {"deadline": 1}
-            assert election.stats.renew_failures >= 1
-            assert lost_after < TTL  # never past the lease the replicas confirmed
+    assert RenewOutcome.UNCONFIRMED in renewals
+    assert RenewOutcome.EXTENDED not in renewals
 
 
 async def test_a_demoted_master_makes_the_holder_step_down_and_starts_a_grace(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import random
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Self, TypeVar
 
 from service_pkg._tasks import cancel_and_wait, race_clock
@@ -302,8 +303,15 @@ class LockElection:
                 self._step_down("deadline")
                 return
             try:
-                result = await self._within(self._deadline - now, self._lock.extend())
+                # LOST goes out at the deadline itself, not once the abandoned call is reaped.
+                result = await self._within(
+                    self._deadline - now,
+                    self._lock.extend(),
+                    on_expiry=functools.partial(self._renewal_expired, now),
+                )
             except Exception as exc:  # noqa: BLE001 - transient until the deadline says otherwise
+                if self._stepped_down():
+                    return  # cut off at the deadline: _renewal_expired published it
                 timed_out = isinstance(exc, TimeoutError)
                 self._renewed(RenewOutcome.TIMED_OUT if timed_out else RenewOutcome.FAILED, now)
                 self._stats.renew_failures += 1
@@ -313,6 +321,8 @@ class LockElection:
                 )
                 next_renew = self._clock.monotonic() + self._config.expiration / 10
                 continue
+            if self._stepped_down():
+                return  # the deadline passed first: a reply that came late changes nothing
             if result in {ExtendResult.NOT_OWNER, ExtendResult.MASTER_CHANGED}:
                 self._renewed(
                     RenewOutcome.NOT_OWNER
@@ -336,6 +346,16 @@ class LockElection:
             self._deadline = now + self._config.expiration - self._margin
             self._renewed_at = now
             next_renew = now + self._period
+
+    def _stepped_down(self) -> bool:
+        # A method, not ``not self._leader`` inline: the flag changes under an await (in
+        # ``on_expiry``), which type narrowing of the loop condition cannot see.
+        return not self._leader
+
+    def _renewal_expired(self, sent: float) -> None:
+        self._renewed(RenewOutcome.TIMED_OUT, sent)
+        self._stats.renew_failures += 1
+        self._step_down("deadline")
 
     def _renewed(self, outcome: RenewOutcome, sent: float) -> None:
         """Publish one renewal; ``margin`` is measured against the deadline it had to beat."""
@@ -439,9 +459,15 @@ class LockElection:
         announce(self._bus, self._config.name, LeaderEvent.LOST, self._stats.epoch, reason)
         self._fanout.emit(LeaderEvent.LOST)
 
-    async def _within(self, seconds: float, call: Awaitable[T]) -> T:
+    async def _within(
+        self,
+        seconds: float,
+        call: Awaitable[T],
+        *,
+        on_expiry: Callable[[], object] | None = None,
+    ) -> T:
         """Await ``call``, but give up (TimeoutError) after ``seconds`` of clock time."""
-        task = await race_clock(self._clock, seconds, call)
+        task = await race_clock(self._clock, seconds, call, on_expiry=on_expiry)
         if not task.cancelled():
             return task.result()
         raise TimeoutError(f"lock call did not finish within {seconds:.3f} s")

@@ -22,6 +22,8 @@ class FaultyLock:
         self.fail_extend = 0
         self.unreachable = False
         self.hang_extend = False
+        self.late_reply: asyncio.Event | None = None
+        """Make extend hang and honour a cancellation only once this is set (a reply read late)."""
         self.hang_acquire = False
         self.hang_after_acquire = False
         self.forced_extend: ExtendResult | None = None
@@ -59,6 +61,11 @@ class FaultyLock:
         self.calls.append("extend")
         if self.hang_extend:
             await asyncio.Event().wait()
+        if self.late_reply is not None:
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await self.late_reply.wait()
         if self.fail_extend or self.unreachable:
             self.fail_extend = max(0, self.fail_extend - 1)
             raise ConnectionError("store unreachable")

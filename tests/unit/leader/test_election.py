@@ -119,6 +119,21 @@ async def test_a_hanging_renewal_does_not_delay_the_step_down(world: World) -> N
     assert a.stats.step_downs == {"deadline": 1}
 
 
+async def test_a_renewal_that_honours_its_cancel_late_does_not_delay_lost(world: World) -> None:
+    """LOST is announced at the deadline even while the abandoned extend is still unwinding."""
+    a, lock = world.candidate()
+    events: list[LeaderEvent] = []
+    task = asyncio.create_task(collect(a.events(), events))
+    await a.start()
+    lock.late_reply = asyncio.Event()
+    await world.advance(E)
+    assert events == [LeaderEvent.TAKEN, LeaderEvent.LOST]
+    assert a.stats.step_downs == {"deadline": 1}
+    lock.late_reply.set()
+    await a.aclose()
+    await task
+
+
 async def test_not_owner_steps_down_at_once(world: World) -> None:
     """When another token holds the key, the leader steps down on its next renewal."""
     a, _ = world.candidate()
