@@ -45,14 +45,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.integration.leader.harness import (
-    Candidate,
-    leader_of,
-    stale_actions,
-    wait_until,
-)
+from tests.integration.leader.harness import Candidate, leader_of, stale_actions
 from tests.integration.leader.test_sentinel_faults import f1_sentinel_failover, f2_master_killed
-from tests.integration.redis_server import RedisServer
+from tests.integration.redis_server import RedisServer, wait_until
 from tests.integration.sentinel_topology import SentinelTopology
 from tests.integration.step_down.harness import Replica
 

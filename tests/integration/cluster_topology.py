@@ -12,14 +12,13 @@ import contextlib
 import os
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Self
 
 import pytest
 
-from tests.integration.redis_server import BINARY, HOST, RedisServer
+from tests.integration.redis_server import BINARY, HOST, RedisServer, wait_until
 
 __all__ = ("ClusterTopology", "cluster_topology_fixture")
 
@@ -68,7 +67,7 @@ class ClusterTopology:
             capture_output=True,
             timeout=60,
         )
-        self.wait(self.healthy, 30, "cluster_state:ok on every node")
+        wait_until(self.healthy, 30, "cluster_state:ok on every node")
 
     def healthy(self) -> bool:
         """Every running node says ``cluster_state:ok`` and every master has a replica."""
@@ -109,15 +108,6 @@ class ClusterTopology:
                 port = master[1]
                 return next(n for n in self.nodes if n.port == port)
         raise AssertionError(f"slot {slot} is not covered")
-
-    @staticmethod
-    def wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
     def close(self) -> None:
         for node in self.nodes:

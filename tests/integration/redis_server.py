@@ -31,14 +31,14 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 import pytest
 
-__all__ = ("RedisReplyError", "RedisServer", "free_port", "redis_server_fixture")
+__all__ = ("RedisReplyError", "RedisServer", "free_port", "redis_server_fixture", "wait_until")
 
 HOST = "127.0.0.1"
 BINARY = shutil.which("redis-server")
@@ -56,6 +56,20 @@ def free_port(host: str = HOST) -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` (blocking: harness code outside the event loop) for ``timeout`` s.
+
+    The async tests use :func:`service_pkg.testing.eventually`; this is for the synchronous
+    fixtures that drive server processes.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _encode(*args: str | bytes | float) -> bytes:

@@ -27,7 +27,14 @@ from typing import Self
 
 import pytest
 
-from tests.integration.redis_server import BINARY, HOST, RedisReplyError, RedisServer, free_port
+from tests.integration.redis_server import (
+    BINARY,
+    HOST,
+    RedisReplyError,
+    RedisServer,
+    free_port,
+    wait_until,
+)
 
 __all__ = (
     "FAST_SYNC",
@@ -120,7 +127,7 @@ class SentinelTopology:
             replica.start()
         self.wait_replicas(master, self._replicas)
         self.sentinels = [_Sentinel(self._dir, master, self._down_after_ms) for _ in range(3)]
-        self._wait(lambda: all(self._known(s) for s in self.sentinels), 20, "sentinels to agree")
+        wait_until(lambda: all(self._known(s) for s in self.sentinels), 20, "sentinels to agree")
 
     def _known(self, sentinel: _Sentinel) -> bool:
         try:
@@ -198,7 +205,7 @@ class SentinelTopology:
                 return server.info("replication").get("role") == "master"
             return False
 
-        self._wait(promoted, timeout, "a promoted replica")
+        wait_until(promoted, timeout, "a promoted replica")
         return self.master_server()
 
     def wait_replicas(self, master: RedisServer, count: int, timeout: float = 30.0) -> None:
@@ -231,19 +238,9 @@ class SentinelTopology:
                                 server.command("REPLICAOF", HOST, str(master.port))
             return False
 
-        self._wait(settled, timeout, f"a master with {self._replicas} online replica(s)")
+        wait_until(settled, timeout, f"a master with {self._replicas} online replica(s)")
         found[0].wait_replicas_streaming(self._replicas, timeout)
         return found[0]
-
-    @staticmethod
-    def _wait(condition: object, timeout: float, what: str) -> None:
-        assert callable(condition)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
     def close(self) -> None:
         """Stop every process this topology started (sentinels first), remove its files."""

@@ -24,7 +24,7 @@ from tests.integration.cluster_topology import (  # noqa: F401 - the fixture
     ClusterTopology,
     cluster_topology_fixture,
 )
-from tests.integration.redis_server import HOST, RedisServer, free_port
+from tests.integration.redis_server import HOST, RedisServer, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +98,7 @@ async def test_health_fails_naming_the_cluster_while_it_is_down_and_recovers(
             await _run_check(spec, client)
         for node in cluster_topology.nodes:
             node.start()  # same ports and nodes.conf: the cluster comes back as it was
-        cluster_topology.wait(cluster_topology.healthy, 30, "the cluster to be back")
+        wait_until(cluster_topology.healthy, 30, "the cluster to be back")
         deadline = time.monotonic() + 20
         while True:
             try:

@@ -401,6 +401,12 @@ class LockElection:
                 extra={"election": self._config.name, "error": repr(exc)},
             )
             return self._config.expiration / 10
+        if result.acquired and self._stats.taken and result.epoch <= self._stats.epoch:
+            # Our key outlived our last term (we stepped down at the deadline while the
+            # store kept our token): renewing it would begin a new term under the old epoch.
+            # Hand it back and compete again, so every term gets a larger epoch.
+            await self._release_quietly()
+            return 0.0
         if result.acquired:
             self._take(result.epoch, sent)
             return 0.0

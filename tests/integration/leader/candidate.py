@@ -7,7 +7,7 @@ Cluster reached through that startup node); MIN_REPLICAS (default 0) is the
 lock's ``min_replicas``. The actor acts every 10 ms,
 but only while ``election.is_leader()``. Every event goes to stdout as one JSON line with
 ``t = time.monotonic()`` (system-wide on Linux, so comparable across processes):
-``ready``, ``taken`` (epoch), ``lost``, ``act`` (epoch), ``stopped`` (the gated actor),
+``ready``, ``taken`` and ``lost`` (epoch, reason), ``act`` (epoch), ``stopped`` (the gated actor),
 ``stall``, ``exit``.
 SIGUSR1 blocks the event loop for STALL seconds with ``time.sleep`` (scenario S8).
 """
@@ -46,10 +46,8 @@ async def actor(election: LockElection) -> AsyncIterator[None]:
 async def reporter(election: LockElection) -> AsyncIterator[None]:
     async def report() -> None:
         async for event in election.events():
-            if event == LeaderEvent.TAKEN:
-                emit("taken", epoch=election.epoch)
-            else:
-                emit("lost", epoch=election.epoch)
+            kind = "taken" if event == LeaderEvent.TAKEN else "lost"
+            emit(kind, epoch=election.epoch, reason=election.last_reason)
 
     task = asyncio.create_task(report())
     yield None

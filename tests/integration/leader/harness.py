@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,15 +104,6 @@ class Candidate(JsonLinesProcess):
         self._reap()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def leader_of(candidates: Iterable[Candidate]) -> Candidate | None:
     leading = [c for c in candidates if c.proc.poll() is None and c.is_leading()]
     return leading[0] if len(leading) == 1 else None
@@ -159,6 +150,19 @@ def epochs_strictly_increase(candidates: Iterable[Candidate]) -> bool:
     """Whether each term (``taken``) has a larger epoch than every term taken before it."""
     epochs = [epoch for _, epoch, _ in terms(candidates)]
     return all(a < b for a, b in itertools.pairwise(epochs))
+
+
+def term_log(candidates: Iterable[Candidate]) -> str:
+    """Every ``taken`` and ``lost`` in time order, one per line: a failed check's message."""
+    rows = sorted(
+        (r["t"], r["pid"], r["ev"], r["epoch"], r.get("reason"))
+        for c in candidates
+        for r in list(c.records)
+        if r["ev"] in {"taken", "lost"}
+    )
+    return "\n".join(
+        f"{t:.3f} pid={pid} {ev} epoch={epoch} ({reason})" for t, pid, ev, epoch, reason in rows
+    )
 
 
 def transitions(candidates: Iterable[Candidate], since: float) -> int:

@@ -16,8 +16,9 @@ from tests.integration.cluster_topology import (  # noqa: F401 - the fixture
     ClusterTopology,
     cluster_topology_fixture,
 )
+from tests.integration.redis_server import wait_until
 
-from .harness import Candidate, epochs_strictly_increase, leader_of, stale_actions, wait_until
+from .harness import Candidate, epochs_strictly_increase, leader_of, stale_actions, term_log
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +88,7 @@ def test_failover_of_the_slot_owner_recovers_without_stale_actions(
     time.sleep(E / 2)
     fault_at = time.monotonic()
     owner.kill()
-    cluster_topology.wait(
+    wait_until(
         lambda: cluster_topology.owner_of(KEY) is not owner, 30, "the replica to be promoted"
     )
     owner.start()  # same directory and nodes.conf: it rejoins as a replica of the new owner
@@ -99,4 +100,4 @@ def test_failover_of_the_slot_owner_recovers_without_stale_actions(
     wait_until(recovered, 45, "a leader after the failover")
     time.sleep(E)
     assert stale_actions(group) == []
-    assert epochs_strictly_increase(group)
+    assert epochs_strictly_increase(group), term_log(group)

@@ -18,9 +18,9 @@ import redis.asyncio as aioredis
 
 from service_pkg.leader import LeaderConfig, LeaderEvent, LockElection
 from service_pkg.lock import RedisLock, RedisLockConfig
-from tests.integration.redis_server import RedisServer, redis_server_fixture  # noqa: F401
+from tests.integration.redis_server import RedisServer, redis_server_fixture, wait_until  # noqa: F401
 
-from .harness import Candidate, leader_of, stale_actions, transitions, wait_until
+from .harness import Candidate, leader_of, stale_actions, transitions
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.integration.redis_server import HOST, RedisServer
+from tests.integration.redis_server import HOST, RedisServer, wait_until
 from tests.integration.sentinel_topology import (  # noqa: F401 - the fixtures
     FAST_SYNC,
     SentinelTopology,
@@ -35,7 +35,7 @@ from tests.integration.sentinel_topology import (  # noqa: F401 - the fixtures
     two_replica_topology_fixture,
 )
 
-from .harness import Candidate, epochs_strictly_increase, leader_of, stale_actions, wait_until
+from .harness import Candidate, epochs_strictly_increase, leader_of, stale_actions, term_log
 
 # Two trials, each up to 45 s to recover on a loaded machine, plus the topology's start and
 # the replicas' re-sync between trials: more than the suite's 60 s default.
@@ -149,7 +149,7 @@ def test_with_one_replica_confirming_failover_leaves_no_stale_action_and_epochs_
     for _ in range(2):
         group, _ = run_trial(sentinel_topology, fault, 1, candidates)
         assert stale_actions(group) == []
-        assert epochs_strictly_increase(group)
+        assert epochs_strictly_increase(group), term_log(group)
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -159,7 +159,7 @@ def test_without_replica_confirmation_every_failover_recovers_a_leader(
     """min_replicas=0: every trial recovers a leader, with a larger epoch than before."""
     for _ in range(2):
         group, _ = run_trial(sentinel_topology, fault, 0, candidates)
-        assert epochs_strictly_increase(group)
+        assert epochs_strictly_increase(group), term_log(group)
 
 
 TWO_REPLICA_FAULTS = FAULTS[:2]  # F3 needs the one replica that missed the writes
@@ -177,4 +177,4 @@ def test_two_replicas_one_confirming_failover_leaves_no_stale_action_and_epochs_
     for _ in range(2):
         group, _ = run_trial(two_replica_topology, fault, 1, candidates)
         assert stale_actions(group) == []
-        assert epochs_strictly_increase(group)
+        assert epochs_strictly_increase(group), term_log(group)

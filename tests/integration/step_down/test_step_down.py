@@ -10,8 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.leader.harness import wait_until
-from tests.integration.redis_server import RedisServer, redis_server_fixture  # noqa: F401
+from tests.integration.redis_server import RedisServer, redis_server_fixture, wait_until  # noqa: F401
 
 from .harness import BACKOFF, Replica
 

@@ -83,12 +83,13 @@ async def test_a_hanging_renewal_is_published_as_timed_out_then_lost(world: Worl
     rec = Recorded()
     a, lock = world.candidate(events=rec.bus)
     await a.start()
+    epoch = a.epoch
     lock.hang_extend = True
     await world.advance(E)
     assert [e.outcome for e in rec.events if isinstance(e, ElectionRenewed)] == [
         RenewOutcome.TIMED_OUT,
     ]
-    assert rec.events[2] == changed(LOST, a.epoch, "deadline")
+    assert rec.events[2] == changed(LOST, epoch, "deadline")
 
 
 async def test_a_handover_publishes_each_side_in_order(world: World) -> None:

@@ -91,3 +91,23 @@ async def test_an_unconfirmed_acquisition_does_not_lead(world: World) -> None:
     lock.unconfirmed = False
     await world.advance(E / 5)
     assert a.is_leader()
+
+
+async def test_a_term_taken_again_after_a_step_down_gets_a_new_epoch(world: World) -> None:
+    """A leader that stepped down while the key was still its own leads again, newer epoch.
+
+    Unconfirmed renewals keep the key on the master but not the lease: after the deadline
+    the key still holds our token, and renewing it would start a new term under the old
+    epoch (seen on a Sentinel topology while a replica re-synced).
+    """
+    a, lock = world.candidate()
+    await a.start()
+    first = a.epoch
+    lock.forced_extend = ExtendResult.UNCONFIRMED
+    await world.advance(E)
+    assert a.stats.step_downs == {"deadline": 1}
+    lock.forced_extend = None
+    await world.advance(E / 2)
+    assert a.is_leader()
+    assert a.stats.taken == 2
+    assert a.epoch > first
