@@ -10,11 +10,10 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, Self
 
-from service_pkg._tasks import cancel_and_wait
 from service_pkg.events import EventBus, StoreReconnected, current_events
 from service_pkg.exceptions import ClosedResourceError, ConfigError, MissingDependencyError
 from service_pkg.health import default_health
-from service_pkg.lock._cancel import cancel_pending, no_swallowed_cancel
+from service_pkg.lock._cancel import no_swallowed_cancel
 from service_pkg.lock._config import RedisLockConfig, companion
 from service_pkg.lock._grace import log_grace, log_master_change
 from service_pkg.lock._protocol import (
@@ -41,6 +40,7 @@ try:
     from redis.exceptions import ReadOnlyError, RedisError
 
     from service_pkg.lock._link import LINK_ERRORS, ClusterLink, Command, Link
+    from service_pkg.lock._released import ReleaseWatch
 except ImportError as exc:  # pragma: no cover - the import test hides redis-py
     raise MissingDependencyError("service_pkg.lock.RedisLock", "redis") from exc
 
@@ -50,8 +50,6 @@ logger = logging.getLogger("service_pkg.lock")
 
 _CLEANUP_TIMEOUT = 2.0
 """Upper bound (seconds) of a release done on our own (after a cancelled acquire, at close)."""
-_RESUBSCRIBE_MIN, _RESUBSCRIBE_MAX = 0.05, 2.0
-"""Back-off (seconds) between attempts to reopen a lost release subscription."""
 _LINK_ERRORS = LINK_ERRORS
 _POLL = 0.05
 """Seconds between ``EXISTS`` polls of a follower waiting on a cluster."""
@@ -172,16 +170,11 @@ class RedisLock:
         self._closed = False
         self._cleanup_pending = False
         self._tasks: set[asyncio.Task[Any]] = set()
-        # The release subscription: a reader task counts notifications and (re)subscriptions;
-        # an acquire notes both counters when it is sent, so a wait that follows knows whether
-        # a release came (or may have been missed) since.
-        self._listener: asyncio.Task[None] | None = None
-        self._subscribed = asyncio.Event()
-        self._wakeup = asyncio.Event()
-        self._released = 0
-        self._subscriptions = 0
-        self._seen_released = 0
-        self._seen_subscriptions = 0
+        self._watch: ReleaseWatch | None = (
+            None
+            if isinstance(client, RedisCluster)
+            else ReleaseWatch(client, self._channel, name, self._reconnected)
+        )
 
     def __repr__(self) -> str:
         """Show name, key, local belief and TTL; never the token."""
@@ -303,32 +296,17 @@ class RedisLock:
         self._check_open()
         if within <= 0:
             return False
-        if isinstance(self._link, ClusterLink):
+        if self._watch is None:
             return await self._poll_released(within)
-        if self._listener is None:
-            self._listener = asyncio.get_running_loop().create_task(
-                self._listen(), name=f"service_pkg:lock:{self._name}:released"
-            )
-        try:
-            async with asyncio.timeout(within):
-                while True:
-                    await self._subscribed.wait()
-                    if self._released != self._seen_released:
-                        self._seen_released = self._released
-                        return True
-                    if self._subscriptions != self._seen_subscriptions:
-                        # Subscribed after the last attempt was sent: a release in between
-                        # was not heard. Ask Redis once whether the key is free.
-                        self._seen_subscriptions = self._subscriptions
-                        with contextlib.suppress(*_LINK_ERRORS, RedisError):
-                            async with self._mutex:  # the connection serves one call at a time
-                                (exists,) = await self._run((("EXISTS", self._key),), None)
-                            if not exists:
-                                return True
-                        continue
-                    await self._wakeup.wait()
-        except TimeoutError:
-            return False
+        return await self._watch.wait(within, self._key_free)
+
+    async def _key_free(self) -> bool:
+        """Whether the key is absent; False when Redis does not answer (the wait goes on)."""
+        with contextlib.suppress(*_LINK_ERRORS, RedisError):
+            async with self._mutex:  # the connection serves one call at a time
+                (exists,) = await self._run((("EXISTS", self._key),), None)
+            return not exists
+        return False
 
     async def _poll_released(self, within: float) -> bool:
         """On a cluster: ``EXISTS`` every 50 ms (at most) until the key is free or time is up.
@@ -340,11 +318,8 @@ class RedisLock:
         loop = asyncio.get_running_loop()
         end = loop.time() + within
         while True:
-            with contextlib.suppress(*_LINK_ERRORS, RedisError):
-                async with self._mutex:
-                    (exists,) = await self._run((("EXISTS", self._key),), None)
-                if not exists:
-                    return True
+            if await self._key_free():
+                return True
             left = end - loop.time()
             if left <= 0:
                 return False
@@ -371,8 +346,8 @@ class RedisLock:
             return
         self._closed = True
         try:
-            if self._listener is not None:
-                await cancel_and_wait(self._listener)
+            if self._watch is not None:
+                await self._watch.aclose()
             if self._tasks:
                 await asyncio.wait(set(self._tasks))
             if self._holding:
@@ -405,9 +380,8 @@ class RedisLock:
                 attempt.sent = True
                 # Noted before sending: a release published after this point is counted by
                 # the subscription and seen by the next wait_released().
-                self._seen_released = self._released
-                if self._subscribed.is_set():
-                    self._seen_subscriptions = self._subscriptions
+                if self._watch is not None:
+                    self._watch.note_attempt()
             if self._cleanup_pending:  # an earlier cancelled acquire may have left our key
                 self._cleanup_pending = False
                 await self._run((self._release.command,), self._release.script)
@@ -448,59 +422,6 @@ class RedisLock:
     def _address(self) -> str:
         """``host:port/db`` of the server last dialled (or the socket path): never a password."""
         return self._link.address
-
-    async def _listen(self) -> None:
-        """Own task: keep one subscription to ``<key>:released``, reopening it after errors.
-
-        It is only ever cancelled by :meth:`aclose`, so any cancellation request means stop:
-        one that redis-py swallowed (``_cancel.py``) is raised after the call that took it.
-        """
-        error: BaseException | None = None
-        delay = _RESUBSCRIBE_MIN
-        while True:
-            pubsub = self._client.pubsub()
-            confirmed = False
-            try:
-                await pubsub.subscribe(self._channel)
-                _stop_if_cancelled()
-                while True:
-                    message = await pubsub.get_message(timeout=None)
-                    _stop_if_cancelled()
-                    kind = message.get("type") if message else None
-                    if kind == "message":
-                        self._released += 1
-                    elif kind == "subscribe":
-                        self._subscriptions += 1
-                        self._subscribed.set()
-                        delay = _RESUBSCRIBE_MIN
-                        if error is not None or confirmed:
-                            # confirmed: redis-py reconnected and resubscribed on its own
-                            # (its retry policy), so the error it handled is not ours to see
-                            lost = error if error is not None else "connection lost"
-                            self._reconnected(lost, "release subscription")
-                            error = None
-                        confirmed = True
-                    else:
-                        continue
-                    self._wake()
-            except (RedisError, OSError) as exc:
-                _stop_if_cancelled()
-                self._subscribed.clear()
-                if error is None:
-                    logger.warning(
-                        "lock: release subscription lost; reopening it",
-                        extra={"service_pkg_lock": self._name, "service_pkg_error": str(exc)},
-                    )
-                error = exc
-            finally:
-                await _close_quietly(pubsub.aclose())  # type: ignore[no-untyped-call]
-            _stop_if_cancelled()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _RESUBSCRIBE_MAX)
-
-    def _wake(self) -> None:
-        event, self._wakeup = self._wakeup, asyncio.Event()
-        event.set()
 
     async def _clean_up_after_cancel(self) -> None:
         # The pending flag is set before any await, so whichever call takes the connection
@@ -544,18 +465,6 @@ class _Call:
 
 def _evalsha(script: Script, keys: tuple[str, ...], args: tuple[str | int, ...]) -> _Call:
     return _Call(("EVALSHA", script.sha, len(keys), *keys, *args), script.source)
-
-
-def _stop_if_cancelled() -> None:
-    """In the release listener: end the task if a cancellation request is pending."""
-    if cancel_pending():
-        raise asyncio.CancelledError
-
-
-async def _close_quietly(closing: Awaitable[object]) -> None:
-    """Close a subscription; an error while closing a broken connection changes nothing."""
-    with contextlib.suppress(RedisError, OSError):
-        await closing
 
 
 def _ping(lock: RedisLock) -> Awaitable[None]:
