@@ -208,6 +208,30 @@ class SentinelTopology:
         wait_until(promoted, timeout, "a promoted replica")
         return self.master_server()
 
+    def wait_all_name(self, master: RedisServer, timeout: float = 30.0) -> None:
+        """Wait until every sentinel (not only a majority) names ``master``.
+
+        Before a dead master's server comes back: a sentinel still naming the old address
+        sees it answer again and the promoted replica report ``role:master``, and turns
+        that replica back into a replica of the old address (``+convert-to-slave``).
+        """
+
+        def named_by(sentinel: _Sentinel) -> bool:
+            with contextlib.suppress(OSError):
+                reply = sentinel.command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)
+                return (
+                    isinstance(reply, list)
+                    and len(reply) == 2
+                    and int(bytes(reply[1])) == master.port
+                )
+            return False
+
+        wait_until(
+            lambda: all(named_by(s) for s in self.sentinels),
+            timeout,
+            "every sentinel to name the new master",
+        )
+
     def wait_replicas(self, master: RedisServer, count: int, timeout: float = 30.0) -> None:
         """Wait until ``count`` replicas of ``master`` acknowledged a write (a ``WAIT`` works)."""
         master.wait_replicas_streaming(count, timeout)

@@ -6,10 +6,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from service_pkg.app._signals import DUPLICATE_WINDOW
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +64,9 @@ def force_exit(spawn: Spawn, mode: str, sig: signal.Signals, timeout: float) -> 
     proc.send_signal(sig)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "STOPPED signal"
+    # Within DUPLICATE_WINDOW the same signal again counts as the same request (a wrapper
+    # forwarding a group kill's signal): the second request comes after it.
+    time.sleep(DUPLICATE_WINDOW * 2)
     proc.send_signal(sig)
     return proc.wait(timeout=timeout)
 
@@ -80,3 +86,13 @@ def test_second_signal_exits_even_when_a_worker_thread_is_stuck(spawn: Spawn) ->
 def test_second_signal_exits_even_when_the_loop_is_blocked(spawn: Spawn) -> None:
     """With the event loop stuck in blocking code, the backstop still exits 128 + signal."""
     assert force_exit(spawn, "block", signal.SIGTERM, timeout=5) == 128 + signal.SIGTERM
+
+
+def test_another_signal_at_once_forces_the_exit(spawn: Spawn) -> None:
+    """Only the same signal again is a duplicate: SIGINT right after SIGTERM forces 128 + 2."""
+    proc = spawn("hang")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "STOPPED signal"
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=5) == 128 + signal.SIGINT

@@ -295,7 +295,12 @@ class Application(Runtime):
         self._plan = None
         plan = self.plan
         if self._install_signals and self._signals is None:
-            signals = SignalCatcher(asyncio.get_running_loop(), self._on_signal)
+            signals = SignalCatcher(
+                asyncio.get_running_loop(),
+                self._on_signal,
+                self._on_duplicate_signal,
+                self._clock.monotonic,
+            )
             signals.install()
             self._signals = signals
         self._unbind_runtime = bind_runtime(self._container, self)
@@ -492,6 +497,12 @@ class Application(Runtime):
         self.request_stop(ShutdownReason.SIGNAL)
         if self._state is RunState.STARTING:
             self._interrupt_start(ShutdownReason.SIGNAL)
+
+    def _on_duplicate_signal(self, signum: int) -> None:
+        log.info(
+            "same signal again at once, taken as the same request",
+            extra={"signal": signal.Signals(signum).name},
+        )
 
     def _interrupt_start(self, reason: ShutdownReason) -> None:
         self.request_stop(reason)

@@ -8,15 +8,24 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 
-__all__ = ("FORCE_EXIT_GRACE", "SignalCatcher")
+__all__ = ("DUPLICATE_WINDOW", "FORCE_EXIT_GRACE", "SignalCatcher")
 
 HANDLED = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 
 FORCE_EXIT_GRACE = 1.0
 """Seconds a forced exit may take before the process is ended with ``os._exit``."""
+
+DUPLICATE_WINDOW = 0.1
+"""Seconds after the first signal in which the same signal again is the same request.
+
+A wrapper that forwards what a process-group kill already delivered (GNU ``make`` passes
+SIGTERM on to its job; systemd's default ``KillMode=control-group`` signals every process of
+the unit) makes one request arrive twice within a millisecond; forcing the exit on it would
+skip every stop. A person pressing Ctrl-C twice is slower than this."""
 
 Handler = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
 
@@ -24,9 +33,11 @@ Handler = Callable[[int, FrameType | None], object] | int | signal.Handlers | No
 class SignalCatcher:
     """Routes SIGTERM/SIGINT/SIGQUIT to the event loop, and restores what was there before.
 
-    The first signal calls ``on_signal(signum, forced=False)`` on the loop. Every later one
-    calls it with ``forced=True`` and, from the signal handler itself (so it works even when
-    the loop is stuck in blocking code), arms a backstop that ends the process with
+    The first signal calls ``on_signal(signum, forced=False)`` on the loop. The same signal
+    again within :data:`DUPLICATE_WINDOW` of it (by ``monotonic``) is the same request
+    delivered twice: ``on_duplicate(signum)`` is called instead. Every other later signal
+    calls ``on_signal`` with ``forced=True`` and, from the signal handler itself (so it works
+    even when the loop is stuck in blocking code), arms a backstop that ends the process with
     ``128 + signum`` if it is still alive :data:`FORCE_EXIT_GRACE` seconds later.
 
     The kernel may deliver a signal to any thread, e.g. a worker thread stuck in a sync stop;
@@ -40,11 +51,16 @@ class SignalCatcher:
         self,
         loop: asyncio.AbstractEventLoop,
         on_signal: Callable[[int, bool], None],
+        on_duplicate: Callable[[int], None],
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._loop = loop
         self._on_signal = on_signal
+        self._on_duplicate = on_duplicate
+        self._monotonic = monotonic
         self._previous: dict[int, Handler] = {}
         self._count = 0
+        self._first: tuple[int, float] | None = None
         self._backstop: threading.Timer | None = None
         self._wakeup: tuple[socket.socket, socket.socket] | None = None
 
@@ -102,6 +118,16 @@ class SignalCatcher:
                 self._wakeup[0].recv(4096)
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        now = self._monotonic()
+        if self._first is None:
+            self._first = (signum, now)
+        elif (
+            self._count == 1
+            and self._first[0] == signum
+            and now - self._first[1] < DUPLICATE_WINDOW
+        ):
+            self._loop.call_soon_threadsafe(self._on_duplicate, signum)
+            return
         self._count += 1
         forced = self._count > 1
         if forced and self._backstop is None:

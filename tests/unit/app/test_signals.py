@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dependency_injector import containers
 
 from service_pkg import Application, Component, RunState, ShutdownReason
+from service_pkg.testing import ManualClock
 
 from .conftest import Recorder
 
@@ -97,3 +98,23 @@ async def test_wakeup_fd_is_restored_after_the_run(rec: Recorder) -> None:
         pass
     after = signal.set_wakeup_fd(before)
     assert after == before
+
+
+async def test_the_same_signal_twice_at_once_is_one_graceful_request(rec: Recorder) -> None:
+    """A SIGTERM forwarded on top of a group kill's SIGTERM (make, systemd) stops gracefully.
+
+    The forced paths run in a child process (tests/integration/test_signals.py): a forced
+    exit arms the backstop, which would end this process.
+    """
+
+    class Two(containers.DeclarativeContainer):
+        a = Component(rec.factory("a"))
+        b = Component(rec.factory("b"), a)
+
+    app = Application(Two(), clock=ManualClock())
+    serving = asyncio.create_task(app.serve())
+    await app.readiness.wait_ready()
+    os.kill(os.getpid(), signal.SIGTERM)
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await serving == 0
+    assert rec.of("stop") == ["b", "a"]
