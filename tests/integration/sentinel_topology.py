@@ -236,6 +236,26 @@ class SentinelTopology:
         """Wait until ``count`` replicas of ``master`` acknowledged a write (a ``WAIT`` works)."""
         master.wait_replicas_streaming(count, timeout)
 
+    def wait_streaming(self, timeout: float = 30.0) -> RedisServer:
+        """Wait until the sentinels' master confirms writes on every replica; return it.
+
+        The master is found again (:meth:`wait_settled`) when the one being probed answers
+        ``READONLY``: right after a failover the sentinels have been seen to move the master
+        once more, turning the promoted replica back into a replica within a second.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            master = self.wait_settled(max(1.0, deadline - time.monotonic()))
+            try:
+                master.wait_replicas_streaming(
+                    self._replicas, max(1.0, deadline - time.monotonic())
+                )
+            except RedisReplyError:
+                if time.monotonic() > deadline:
+                    raise
+                continue
+            return master
+
     def wait_settled(self, timeout: float = 30.0, repair_after: float = 5.0) -> RedisServer:
         """Wait until the sentinels' master is a master with every replica online; return it.
 

@@ -69,7 +69,7 @@ def revive_as_replica(topo: SentinelTopology, dead: RedisServer, master: RedisSe
     topo.servers[topo.servers.index(dead)] = back
     dead.close()
     back.start()
-    topo.wait_replicas(master, 1)
+    topo.wait_streaming()
 
 
 def f1_sentinel_failover(topo: SentinelTopology, _: list[Candidate]) -> None:
