@@ -125,7 +125,8 @@ class Application(Runtime):
             health_max_age: seconds a health report is reused by later :meth:`health` calls.
             gated_backoff: seconds an election stays out after its gated group failed to start.
             gated_backoff_max: cap of that hold-off (it doubles per consecutive failure).
-            clock: the clock of the drain delay (tests pass a ``ManualClock``).
+            clock: the clock of the drain delay and of the duplicate-signal window (tests
+                pass a ``ManualClock``).
 
         Raises:
             ConfigError: a duration is not a finite number ≥ 0 (> 0 where a zero means

@@ -64,12 +64,11 @@ def trio(topo: SentinelTopology, min_replicas: int, started: list[Candidate]) ->
 
 def revive_as_replica(topo: SentinelTopology, dead: RedisServer, master: RedisServer) -> None:
     """Start an empty server on the dead one's port, replicating the new master."""
-    topo.wait_all_name(master)
     back = RedisServer(port=dead.port, args=(*FAST_SYNC, "--replicaof", HOST, str(master.port)))
     topo.servers[topo.servers.index(dead)] = back
     dead.close()
     back.start()
-    topo.wait_streaming()
+    topo.wait_settled()
 
 
 def f1_sentinel_failover(topo: SentinelTopology, _: list[Candidate]) -> None:
