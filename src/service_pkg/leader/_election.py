@@ -401,10 +401,12 @@ class LockElection:
                 extra={"election": self._config.name, "error": repr(exc)},
             )
             return self._config.expiration / 10
-        if result.acquired and self._stats.taken and result.epoch <= self._stats.epoch:
+        renewed = result.status is AcquireStatus.RENEWED
+        if renewed and self._stats.taken and result.epoch <= self._stats.epoch:
             # Our key outlived our last term (we stepped down at the deadline while the
             # store kept our token): renewing it would begin a new term under the old epoch.
-            # Hand it back and compete again, so every term gets a larger epoch.
+            # Hand it back and compete again, so every term gets a larger epoch (a fresh
+            # acquisition is a new term whatever epoch a backend without fencing reports).
             await self._release_quietly()
             return 0.0
         if result.acquired:

@@ -29,6 +29,8 @@ class FaultyLock:
         self.forced_extend: ExtendResult | None = None
         """Answer every extend with this (the store's TTL is still reset, as on Redis)."""
         self.unconfirmed = False
+        self.no_epochs = False
+        """Report epoch 0 for every acquisition, as a backend without fencing may."""
         """Answer an acquisition with UNCONFIRMED (too few replicas), as RedisLock does."""
         self.calls: list[str] = []
 
@@ -55,6 +57,8 @@ class FaultyLock:
             return AcquireResult(AcquireStatus.UNCONFIRMED)
         if self.hang_after_acquire:  # applied by the store, but the reply never comes back
             await asyncio.Event().wait()
+        if self.no_epochs:
+            return AcquireResult(result.status, ttl_ms=result.ttl_ms)
         return result
 
     async def extend(self) -> ExtendResult:

@@ -111,3 +111,17 @@ async def test_a_term_taken_again_after_a_step_down_gets_a_new_epoch(world: Worl
     assert a.is_leader()
     assert a.stats.taken == 2
     assert a.epoch > first
+
+
+async def test_a_lock_without_epochs_still_leads_again_after_a_step_down(world: World) -> None:
+    """Epoch 0 on every acquisition: the re-take releases once, then leads on a fresh take."""
+    a, lock = world.candidate()
+    lock.no_epochs = True
+    await a.start()
+    lock.forced_extend = ExtendResult.UNCONFIRMED
+    await world.advance(E)
+    assert a.stats.step_downs == {"deadline": 1}
+    lock.forced_extend = None
+    await world.advance(E / 2)
+    assert a.is_leader()
+    assert a.stats.taken == 2
