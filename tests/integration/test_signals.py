@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from service_pkg.app._signals import DUPLICATE_WINDOW
+from service_pkg.app import DUPLICATE_WINDOW
 
 pytestmark = pytest.mark.integration
 

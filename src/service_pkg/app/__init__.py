@@ -13,6 +13,7 @@ from service_pkg.app._plan import NodeKind as NodeKind
 from service_pkg.app._plan import Plan as Plan
 from service_pkg.app._plan import build_plan as build_plan
 from service_pkg.app._runtime import Runtime as Runtime
+from service_pkg.app._signals import DUPLICATE_WINDOW as DUPLICATE_WINDOW
 from service_pkg.app._signals import FORCE_EXIT_GRACE as FORCE_EXIT_GRACE
 from service_pkg.app._state import Priority as Priority
 from service_pkg.app._state import RunState as RunState
@@ -25,6 +26,7 @@ __all__ = (
     "DEFAULT_SHUTDOWN_TIMEOUT",
     "DEFAULT_START_TIMEOUT",
     "DEFAULT_STOP_TIMEOUT",
+    "DUPLICATE_WINDOW",
     "FORCE_EXIT_GRACE",
     "Application",
     "Component",
