@@ -1,4 +1,4 @@
-"""Shared validation of durations (seconds) for every config and declaration."""
+"""Shared validation for every config and declaration: durations, buckets, sources."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 from service_pkg.exceptions import ConfigError
 
-__all__ = ("bucket_bounds", "check_seconds", "seconds")
+__all__ = ("bucket_bounds", "check_seconds", "exactly_one", "seconds")
 
 
 def check_seconds(
@@ -53,3 +53,18 @@ def bucket_bounds(field: str, value: object) -> tuple[float, ...]:
     if list(value) != sorted(set(value)):
         raise ConfigError(field, value, "buckets must be strictly increasing")
     return tuple(float(b) for b in value)
+
+
+def exactly_one(**sources: object) -> None:
+    """A component factory's rule: exactly one of its sources (the first is the field).
+
+    ``exactly_one(config=config, url=url, client=client)``.
+
+    Raises:
+        ConfigError: none or several given; the value names the ones given.
+    """
+    names = list(sources)
+    given = [name for name, value in sources.items() if value is not None]
+    if len(given) != 1:
+        choices = f"{', '.join(names[:-1])} or {names[-1]}"
+        raise ConfigError(names[0], ", ".join(given) or "none", f"give exactly one of {choices}")

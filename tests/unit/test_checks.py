@@ -1,4 +1,4 @@
-"""The shared duration check: what it accepts, what it refuses, and how it says so."""
+"""The shared checks: what they accept, what they refuse, and how they say so."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from service_pkg._checks import check_seconds, seconds
+from service_pkg._checks import check_seconds, exactly_one, seconds
 from service_pkg.exceptions import ConfigError
 
 
@@ -60,3 +60,20 @@ def test_positive_numbers_come_back_as_floats(value: float, expected: float) -> 
     """A valid duration is returned as a float of the same value."""
     result = check_seconds("timeout", value)
     assert (result, type(result)) == (expected, float)
+
+
+class TestExactlyOne:
+    def test_one_source_passes(self) -> None:
+        exactly_one(config=None, url="redis://h", client=None)
+
+    @pytest.mark.parametrize(
+        ("url", "client", "got"), [(None, None, "none"), ("redis://h", object(), "url, client")]
+    )
+    def test_none_or_several_name_what_was_given(
+        self, url: object, client: object, got: str
+    ) -> None:
+        with pytest.raises(ConfigError) as caught:
+            exactly_one(config=None, url=url, client=client)
+        assert str(caught.value) == (
+            f"config: give exactly one of config, url or client (got '{got}')"
+        )

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import QueuePool
 
+from service_pkg._checks import exactly_one
 from service_pkg._pooling import install_idle_limit
-from service_pkg.exceptions import BrokenResourceError, ConfigError
+from service_pkg.exceptions import BrokenResourceError
 from service_pkg.health import default_health
 from service_pkg.postgres._config import PostgresConfig, mask_url
 
@@ -265,15 +266,7 @@ async def postgres_engine(
 
     .. versionadded:: 0.2.0
     """
-    given = [
-        name
-        for name, value in (("config", config), ("url", url), ("engine", engine))
-        if value is not None
-    ]
-    if len(given) != 1:
-        raise ConfigError(
-            "config", ", ".join(given) or "none", "give exactly one of config, url or engine"
-        )
+    exactly_one(config=config, url=url, engine=engine)
     if engine is not None:
         address = _describe(engine)
         await ping(engine, address, within=_EXTERNAL_PING_TIMEOUT)

@@ -16,6 +16,7 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import AuthenticationError, RedisClusterException, RedisError
 
+from service_pkg._checks import exactly_one
 from service_pkg.exceptions import BrokenResourceError, ConfigError
 from service_pkg.health import default_health
 from service_pkg.redis._config import RedisConfig, _parse, _Sentinel
@@ -200,19 +201,6 @@ async def _ping(client: Redis | RedisCluster, address: str, within: float) -> No
         raise leaked  # outside the handler: no __context__ carries the driver's text
 
 
-def _check_one_source(config: object, url: object, client: object) -> None:
-    """The components' rule: exactly one of ``config``, ``url`` and ``client``."""
-    given = [
-        name
-        for name, value in (("config", config), ("url", url), ("client", client))
-        if value is not None
-    ]
-    if len(given) != 1:
-        raise ConfigError(
-            "config", ", ".join(given) or "none", "give exactly one of config, url or client"
-        )
-
-
 async def _check_health(client: Redis) -> None:
     """``redis_client``'s default health check: one ``PING`` within the socket timeout.
 
@@ -305,7 +293,7 @@ async def redis_client(
     .. versionchanged:: 0.2.0
        Carries a default health check (:func:`service_pkg.health.default_health`).
     """
-    _check_one_source(config, url, client)
+    exactly_one(config=config, url=url, client=client)
     if client is not None:
         address = describe(client)
         await _ping(client, address, _EXTERNAL_PING_TIMEOUT)

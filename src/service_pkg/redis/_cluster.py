@@ -9,12 +9,12 @@ from typing import Any
 
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 
+from service_pkg._checks import exactly_one
 from service_pkg.exceptions import ConfigError
 from service_pkg.health import default_health
 from service_pkg.redis._client import (
     _EXTERNAL_PING_TIMEOUT,
     _SOCKET_TIMEOUT,
-    _check_one_source,
     _common,
     _ping,
 )
@@ -122,7 +122,7 @@ async def redis_cluster(
 
     .. versionadded:: 0.3.0
     """
-    _check_one_source(config, url, client)
+    exactly_one(config=config, url=url, client=client)
     if client is not None:
         address = describe_cluster(client)
         await _ping(client, address, _EXTERNAL_PING_TIMEOUT)
