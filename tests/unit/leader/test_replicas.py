@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from service_pkg.events import ElectionRenewed, RenewOutcome
-from service_pkg.leader import LeaderEvent
+from service_pkg.leader import LeaderEvent, LockElection
 from service_pkg.lock import ExtendResult
 
-from .conftest import E, Recorded, World, collect
+from .conftest import E, FaultyLock, Recorded, World, collect
 
 
 async def test_an_unconfirmed_renewal_does_not_move_the_deadline(world: World) -> None:
@@ -93,6 +93,17 @@ async def test_an_unconfirmed_acquisition_does_not_lead(world: World) -> None:
     assert a.is_leader()
 
 
+async def step_down_then_lead_again(world: World, a: LockElection, lock: FaultyLock) -> None:
+    """Unconfirmed renewals until the deadline (the key stays ours), then confirmed ones."""
+    lock.forced_extend = ExtendResult.UNCONFIRMED
+    await world.advance(E)
+    assert a.stats.step_downs == {"deadline": 1}
+    lock.forced_extend = None
+    await world.advance(E / 2)
+    assert a.is_leader()
+    assert a.stats.taken == 2
+
+
 async def test_a_term_taken_again_after_a_step_down_gets_a_new_epoch(world: World) -> None:
     """A leader that stepped down while the key was still its own leads again, newer epoch.
 
@@ -103,13 +114,7 @@ async def test_a_term_taken_again_after_a_step_down_gets_a_new_epoch(world: Worl
     a, lock = world.candidate()
     await a.start()
     first = a.epoch
-    lock.forced_extend = ExtendResult.UNCONFIRMED
-    await world.advance(E)
-    assert a.stats.step_downs == {"deadline": 1}
-    lock.forced_extend = None
-    await world.advance(E / 2)
-    assert a.is_leader()
-    assert a.stats.taken == 2
+    await step_down_then_lead_again(world, a, lock)
     assert a.epoch > first
 
 
@@ -118,10 +123,4 @@ async def test_a_lock_without_epochs_still_leads_again_after_a_step_down(world: 
     a, lock = world.candidate()
     lock.no_epochs = True
     await a.start()
-    lock.forced_extend = ExtendResult.UNCONFIRMED
-    await world.advance(E)
-    assert a.stats.step_downs == {"deadline": 1}
-    lock.forced_extend = None
-    await world.advance(E / 2)
-    assert a.is_leader()
-    assert a.stats.taken == 2
+    await step_down_then_lead_again(world, a, lock)
